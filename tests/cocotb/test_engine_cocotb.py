@@ -13,7 +13,7 @@ BUILDS = {
     "verilator-64sym": ("verilator", EngineParams(n_symbols=64), 100_000),
     "verilator-256sym": ("verilator", EngineParams(n_symbols=256, ring_depth=64,
                                                    minmax_depth=32), 20_000),
-    "icarus-8sym": ("icarus", EngineParams(n_symbols=8, ring_depth=32, minmax_depth=16), 3_000),
+    "icarus-8sym": ("icarus", EngineParams(n_symbols=8, ring_depth=32, minmax_depth=16), 600),
 }
 
 
