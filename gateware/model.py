@@ -64,22 +64,42 @@ def mulshr(x: int, a: int) -> int:
     return (x >> ALPHA_BITS) * a + (((x & _ALPHA_MASK) * a) >> ALPHA_BITS)
 
 
+# Columns of the per-symbol state words (EngineState.words), all int64.
+_W_COUNT = 0      # ticks since reset, saturating at 2**32-1
+_W_PTR = 1        # next history slot, 0 .. depth-1
+_W_PREV = 2       # previous price offset (RSI delta)
+_W_EMA_F = 3      # Q.16
+_W_EMA_S = 4      # Q.16
+_W_SIG = 5        # Q.16
+_W_GAIN = 6       # Q.16
+_W_LOSS = 7       # Q.16
+_W_SUM = 8        # exact sum of the SMA window
+_W_SUMSQ = 9      # sum of squares, the bits of the uint64 word (wraps mod 2**64)
+_N_WORDS = 10
+
+
 @njit(cache=True)
-def _run(ticks, out, cfg, count, ptr, prev, ema_f, ema_s, sig, gain_avg, loss_avg,
-         s1, s2, ring):  # pragma: no cover - compiled
+def _run(ticks, out, cfg, words, hist):  # pragma: no cover - compiled
+    """Process one batch of records, per-symbol state in ``words`` and ``hist``.
+
+    ``hist`` holds each symbol's last ``depth`` prices twice (slot ``p`` and ``p + depth``)
+    so that every window ending at the newest price is one contiguous slice.
+    """
     a_fast, a_slow, a_sig, a_rsi, n_sma, n_roc, n_mm = cfg
-    n_symbols = count.shape[0]
-    ring_mask = ring.shape[1] - 1
+    n_symbols = words.shape[0]
+    depth = hist.shape[1] // 2
+    mask = depth - 1
     for i in range(ticks.shape[0]):
         tick = ticks[i]
         rec = out[i]
         d = np.int64(tick.price)
         sym = np.int64(tick.symbol)
+        f = tick.flags
         rec.seq = tick.seq
         rec.ts = tick.ts
         rec.price = tick.price
         rec.symbol = tick.symbol
-        rec.flags = tick.flags
+        rec.flags = f
         if sym >= n_symbols:
             rec.valid = _V_BAD_SYMBOL
             rec.count = 0
@@ -96,11 +116,13 @@ def _run(ticks, out, cfg, count, ptr, prev, ema_f, ema_s, sig, gain_avg, loss_av
             rec.avg_loss = 0
             rec.mom = 0
             continue
+        st = words[sym]
+        row = hist[sym]
         x = d << 16
-        c = count[sym]
-        if c == 0 or (tick.flags & _RESET):
-            c = 0
-            p = 0
+        c = st[_W_COUNT]
+        if c == 0 or (f & _RESET):
+            c = np.int64(0)
+            p = np.int64(0)
             e_f = x
             e_s = x
             sg = np.int64(0)
@@ -108,17 +130,17 @@ def _run(ticks, out, cfg, count, ptr, prev, ema_f, ema_s, sig, gain_avg, loss_av
             al = np.int64(0)
             pv = d
             a1 = np.int64(0)
-            a2 = np.uint64(0)
+            a2 = np.int64(0)
         else:
-            p = ptr[sym]
-            e_f = ema_f[sym]
-            e_s = ema_s[sym]
-            sg = sig[sym]
-            ag = gain_avg[sym]
-            al = loss_avg[sym]
-            pv = prev[sym]
-            a1 = s1[sym]
-            a2 = s2[sym]
+            p = st[_W_PTR]
+            e_f = st[_W_EMA_F]
+            e_s = st[_W_EMA_S]
+            sg = st[_W_SIG]
+            ag = st[_W_GAIN]
+            al = st[_W_LOSS]
+            pv = st[_W_PREV]
+            a1 = st[_W_SUM]
+            a2 = st[_W_SUMSQ]
         e_f = e_f + mulshr(x - e_f, a_fast)
         e_s = e_s + mulshr(x - e_s, a_slow)
         macd = e_f - e_s
@@ -128,44 +150,45 @@ def _run(ticks, out, cfg, count, ptr, prev, ema_f, ema_s, sig, gain_avg, loss_av
         down = ((-delta) << 16) if delta < 0 else np.int64(0)
         ag = ag + mulshr(up - ag, a_rsi)
         al = al + mulshr(down - al, a_rsi)
-        row = ring[sym]
+        top = p + depth  # slot of this tick's second copy; top - k is k ticks back
         valid = 0
         if c >= n_sma:
-            old = np.int64(row[(p - n_sma) & ring_mask])
+            old = np.int64(row[top - n_sma])
             valid |= _V_SMA
         else:
             old = np.int64(0)
         a1 = a1 + d - old
-        a2 = a2 + np.uint64(d * d) - np.uint64(old * old)
+        a2 = a2 + d * d - old * old  # int64 wraps: the same bits as the uint64 sum
         if c >= n_roc:
-            mom = d - np.int64(row[(p - n_roc) & ring_mask])
+            mom = d - np.int64(row[top - n_roc])
             valid |= _V_ROC
         else:
             mom = np.int64(0)
         row[p] = d
-        p = (p + 1) & ring_mask
+        row[top] = d
         c = c + 1 if c < _COUNT_MAX else c
         k = c if c < n_mm else n_mm
         if c >= n_mm:
             valid |= _V_MINMAX
-        lo = d
-        hi = d
-        for j in range(1, k):
-            v = np.int64(row[(p - 1 - j) & ring_mask])
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
-        count[sym] = c
-        ptr[sym] = p
-        prev[sym] = d
-        ema_f[sym] = e_f
-        ema_s[sym] = e_s
-        sig[sym] = sg
-        gain_avg[sym] = ag
-        loss_avg[sym] = al
-        s1[sym] = a1
-        s2[sym] = a2
+        lo = np.int32(d)
+        hi = np.int32(d)
+        # the k-1 older prices of the window, contiguous; an unsigned index spares numba's
+        # negative-index check, so LLVM vectorises the scan
+        first = np.uint64(top + 1 - k)
+        for j in range(np.uint64(0), np.uint64(k - 1)):
+            v = row[first + j]
+            lo = min(lo, v)
+            hi = max(hi, v)
+        st[_W_COUNT] = c
+        st[_W_PTR] = (p + 1) & mask
+        st[_W_PREV] = d
+        st[_W_EMA_F] = e_f
+        st[_W_EMA_S] = e_s
+        st[_W_SIG] = sg
+        st[_W_GAIN] = ag
+        st[_W_LOSS] = al
+        st[_W_SUM] = a1
+        st[_W_SUMSQ] = a2
         rec.valid = valid
         rec.count = c
         rec.min = lo
@@ -176,33 +199,37 @@ def _run(ticks, out, cfg, count, ptr, prev, ema_f, ema_s, sig, gain_avg, loss_av
         rec.macd_signal = sg
         rec.macd_hist = macd - sg
         rec.sum = a1
-        rec.sumsq = a2
+        rec.sumsq = np.uint64(a2)
         rec.avg_gain = ag
         rec.avg_loss = al
         rec.mom = mom
 
 
 class EngineState:
-    """Per-symbol state of the engine, as numpy arrays (one row per symbol)."""
+    """Per-symbol state of the engine, as numpy arrays (one row per symbol).
+
+    ``words`` is ``(n_symbols, 10)`` int64, one row per symbol (columns ``_W_*``: count,
+    history pointer, previous price, the five Q.16 averages, window sum, and the bits of the
+    uint64 sum of squares). ``history`` is ``(n_symbols, 2 * depth)`` int32 with
+    ``depth = max(ring_depth, minmax_depth)``: the last ``depth`` prices, each stored twice
+    so that any window ending at the newest price is contiguous.
+    """
 
     def __init__(self, params: EngineParams) -> None:
         n = params.n_symbols
-        self.count = np.zeros(n, np.int64)
-        self.ptr = np.zeros(n, np.int64)
-        self.prev = np.zeros(n, np.int64)
-        self.ema_fast = np.zeros(n, np.int64)
-        self.ema_slow = np.zeros(n, np.int64)
-        self.macd_signal = np.zeros(n, np.int64)
-        self.avg_gain = np.zeros(n, np.int64)
-        self.avg_loss = np.zeros(n, np.int64)
-        self.sum = np.zeros(n, np.int64)
-        self.sumsq = np.zeros(n, np.uint64)
-        self.ring = np.zeros((n, params.ring_depth), np.int32)
+        depth = max(params.ring_depth, params.minmax_depth)
+        self.words = np.zeros((n, _N_WORDS), np.int64)
+        self.history = np.zeros((n, 2 * depth), np.int32)
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        return (self.count, self.ptr, self.prev, self.ema_fast, self.ema_slow,
-                self.macd_signal, self.avg_gain, self.avg_loss, self.sum, self.sumsq,
-                self.ring)
+    @property
+    def count(self) -> np.ndarray:
+        """Ticks of each symbol since its reset (a view)."""
+        return self.words[:, _W_COUNT]
+
+    @property
+    def sumsq(self) -> np.ndarray:
+        """Each symbol's sum of squares modulo 2**64, as uint64 (a copy)."""
+        return self.words[:, _W_SUMSQ].view(np.uint64)
 
 
 class EngineModel:
@@ -240,6 +267,13 @@ class EngineModel:
         if out is None:
             out = np.zeros(len(ticks), FEATURE_DTYPE)
         else:
+            if out.dtype != FEATURE_DTYPE:
+                raise TypeError(f"out must have FEATURE_DTYPE, not {out.dtype}")
+            if len(out) < len(ticks):
+                raise ValueError(f"out holds {len(out)} records, fewer than the "
+                                 f"{len(ticks)} ticks")
             out = out[: len(ticks)]
-        _run(ticks, out, self._cfg, *self.state.arrays())
+        if len(ticks) == 0:
+            return out
+        _run(ticks, out, self._cfg, self.state.words, self.state.history)
         return out

@@ -14,11 +14,10 @@ import random
 
 import cocotb
 import numpy as np
+import stimulus
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
-
-import stimulus
 from tickgate.gateware.engine import IndicatorEngine
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineConfig, EngineParams

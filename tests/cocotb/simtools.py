@@ -48,7 +48,7 @@ def run_bench(*, sim: str, verilog: str, toplevel: str, module: str, name: str,
 
     Raises ``AssertionError`` naming the results file if any cocotb test failed.
     """
-    from cocotb_tools.runner import get_runner, get_results
+    from cocotb_tools.runner import get_results, get_runner
 
     require_simulator(sim)
     build_dir = SIM_BUILD / name

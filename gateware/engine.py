@@ -1,0 +1,319 @@
+"""The indicator engine: one feature record per tick, bit-exact with :mod:`.model`.
+
+Ports
+-----
+``i_tick``: ``In(stream.Signature(TICK_PAYLOAD))``; ``o_feature``:
+``Out(stream.Signature(FEATURE_PAYLOAD))`` (:mod:`.layouts`; ``last`` is passed from a tick
+to its record). ``config``: ``In(CONFIG_LAYOUT)``, the run-time registers; they are sampled
+with each accepted tick, so a change takes effect from the next tick. ``o_busy``: a tick is
+in flight. ``o_hazard``: a tick is waiting at the input behind one of its own symbol.
+
+Contract
+--------
+* Every output word equals :meth:`.model.EngineModel.process` (see the model's docstring for
+  the arithmetic and the fixed-point formats: ``Q.16`` pips, ``Q0.18`` alphas, 64-bit sums).
+* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8) from a tick's input handshake to its
+  record's ``valid``, when the output is not stalled.
+* Throughput: one tick per cycle while no symbol recurs within :attr:`HAZARD_DISTANCE`
+  cycles (e.g. round-robin over 6 or more symbols). A tick whose symbol is still in flight
+  (state read but not yet written back) waits at the input (``ready`` low) until it is
+  ``HAZARD_DISTANCE`` cycles behind the previous tick of its symbol: at most
+  :attr:`HAZARD_WAIT` = ``HAZARD_DISTANCE - 1`` cycles (5), so one symbol alone runs at
+  one tick per 6 cycles.
+* Backpressure: one pipeline enable, ``advance = ~o_feature.valid | o_feature.ready``,
+  gates every register and every RAM read and write; nothing is lost or duplicated.
+* A tick with ``symbol >= n_symbols`` reads and writes no state; its record echoes
+  seq/ts/price/symbol/flags with ``valid = BAD_SYMBOL`` and every other word zero.
+
+Per-symbol state (block RAM, zero at configuration, so an unseen symbol is fresh): here
+``count``, ring pointer, min/max leaf pointer and previous price; in the blocks the five
+smoothed values (:mod:`.smooth`), the price rings and window sums (:mod:`.window`) and the
+min/max trees (:mod:`.minmax`). Each block reads its state in one cycle and writes it back
+a fixed number of cycles later; the hazard distance is the longest such window.
+
+Stage map: stage 0 is the cycle of the input handshake, stage k the cycle k later; each
+line says what is computed from the stage's registers (RAM reads return in the next stage
+and are registered once more before use: ECP5 block RAM's clock-to-out is slow)::
+
+    0  hazard check; meta RAM read; EMA fast/slow state read
+    1  fresh = count == 0 | RESET; RSI gain/loss state read
+    2  fresh selection, count and pointer update, meta RAM write; EMA subtract;
+       window: ring read and write, price**2 products; min/max: leaf write, sibling reads
+    3  RSI delta -> gain/loss subtract; EMA multiply; MACD-signal state read; min/max masks
+    4  EMA add; RSI multiply; window: momentum, sums RAM read, old**2 products;
+       min/max pairwise compares
+    5  EMA out, write-back, macd = fast - slow; signal subtract; RSI add; min/max selection
+    6  RSI out, write-back; signal multiply; window sums update; min/max out, write-back
+    7  window sums and momentum out, write-back; signal add
+    8  signal and histogram out, write-back: the output record (every field a register)
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from amaranth.hdl import Const, MemoryData, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .layouts import CONFIG_LAYOUT, FEATURE_PAYLOAD, TICK_LAYOUT, TICK_PAYLOAD
+from .minmax import MinMaxTree
+from .params import EngineParams
+from .pipe import Delays
+from .records import FRAC_BITS, FeatureValid, TickFlag
+from .smooth import Smooth
+from .window import WindowSums
+
+__all__ = ["IndicatorEngine", "meta_layout"]
+
+_COUNT_MAX = 2**32 - 1
+#: Width of the smoothed values (Q.16): prices are 32-bit, so 48 bits, +1 for MACD and
+#: gains, +1 spare.
+SMOOTH_BITS = 50
+
+# Stages at which each block takes its first inputs (its cycle 0).
+_EMA_IN = 0
+_RSI_IN = 1
+_WINDOW_IN = 2
+_MINMAX_IN = 2
+_SIGNAL_IN = 3
+#: The meta RAM is read in stage 0 and written in stage 2.
+_META_WINDOW = 3
+
+
+def meta_layout(params: EngineParams) -> data.StructLayout:
+    """Return the layout of a symbol's entry in the engine's own state RAM."""
+    return data.StructLayout({
+        "count": unsigned(32), "ptr": unsigned(params.ring_bits),
+        "pos": unsigned(params.minmax_bits), "prev": signed(32),
+    })
+
+
+class IndicatorEngine(wiring.Component):
+    """Per-tick indicators for up to 256 symbols (see the module doc).
+
+    ``LATENCY``, ``HAZARD_DISTANCE`` and ``HAZARD_WAIT`` are in cycles; the class attributes
+    are the default build's, an instance's its own build's (the same for every build today).
+    """
+
+    LATENCY = 8
+    HAZARD_DISTANCE = 6
+    HAZARD_WAIT = 5
+
+    @staticmethod
+    def out_stages(params: EngineParams) -> dict[str, int]:
+        """Return the stage at which each block's outputs are registers."""
+        return {
+            "ema": _EMA_IN + Smooth.LATENCY,
+            "rsi": _RSI_IN + Smooth.LATENCY,
+            "signal": _SIGNAL_IN + Smooth.LATENCY,
+            "window": _WINDOW_IN + WindowSums.LATENCY,
+            "minmax": _MINMAX_IN + MinMaxTree.timing(params)[0],
+        }
+
+    @classmethod
+    def timing(cls, params: EngineParams) -> tuple[int, int]:
+        """Return ``(LATENCY, HAZARD_DISTANCE)`` of a build, in cycles."""
+        distance = max(_META_WINDOW, Smooth.WINDOW, WindowSums.WINDOW,
+                       MinMaxTree.timing(params)[1])
+        return max(cls.out_stages(params).values()), distance
+
+    def __init__(self, params: EngineParams = EngineParams()) -> None:  # noqa: B008
+        self.params = params
+        #: Count, ring pointer, min/max leaf pointer and previous price of each symbol.
+        #: (Simulators may read and write its rows: ``engine.meta[symbol]``.)
+        self.meta = MemoryData(shape=meta_layout(params), depth=params.n_symbols, init=[])
+        self._out_stage = self.out_stages(params)
+        #: Cycles from a tick's input handshake to its record's valid (output not stalled);
+        #: minimum distance in cycles between two ticks of one symbol.
+        self.LATENCY, self.HAZARD_DISTANCE = self.timing(params)
+        #: Most cycles a tick waits behind an in-flight tick of its symbol.
+        self.HAZARD_WAIT = self.HAZARD_DISTANCE - 1
+
+        super().__init__({
+            "i_tick": In(stream.Signature(TICK_PAYLOAD)),
+            "o_feature": Out(stream.Signature(FEATURE_PAYLOAD)),
+            "config": In(CONFIG_LAYOUT),
+            "o_busy": Out(1),
+            "o_hazard": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        top = self.LATENCY
+        sym_bits = max(1, p.symbol_bits)
+        n = p.n_symbols
+        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS)
+        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS)
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS)
+        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
+        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
+        m.submodules.window = win = WindowSums(p)
+        m.submodules.minmax = mm = MinMaxTree(p)
+
+        # ---------------------------------------------------------------- pipeline control
+        valid = [None] + [Signal(name=f"valid{k}") for k in range(1, top + 1)]
+        advance = Signal()
+        m.d.comb += advance.eq(~valid[top] | self.o_feature.ready)
+        dly = Delays(m, advance)
+
+        def at(value, stage: int, want: int):
+            """Return ``value`` (computed in ``stage``) as seen in stage ``want``."""
+            return dly.get(value, want - stage)
+
+        tick0 = self.i_tick.payload.data
+        good0 = tick0.symbol < p.n_symbols
+        tick1 = Signal(TICK_LAYOUT)
+        last1 = Signal()
+        good1 = Signal()
+        cfg1 = Signal(CONFIG_LAYOUT)
+        tick = [tick0] + [at(tick1, 1, k) for k in range(1, top + 1)]
+        cfg = [None] + [at(cfg1, 1, k) for k in range(1, top + 1)]
+        sym = [t.symbol for t in tick]
+        good = [good0] + [at(good1, 1, k) for k in range(1, top + 1)]
+
+        # Hazard: the input's symbol is in stages 1 .. HAZARD_DISTANCE-1 (state in flight).
+        in_flight = [valid[k] & good[k] & (sym[k] == tick0.symbol)
+                     for k in range(1, self.HAZARD_DISTANCE)]
+        hazard = reduce(or_, in_flight, Const(0))
+        accept = Signal()
+        m.d.comb += [
+            self.i_tick.ready.eq(advance & ~hazard),
+            accept.eq(self.i_tick.valid & self.i_tick.ready),
+            self.o_hazard.eq(self.i_tick.valid & advance & hazard),
+            self.o_busy.eq(reduce(or_, valid[1:])),
+        ]
+        with m.If(advance):
+            m.d.sync += [
+                valid[1].eq(accept),
+                tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
+                cfg1.eq(self.config),
+            ]
+            m.d.sync += [valid[k + 1].eq(valid[k]) for k in range(1, top)]
+        # live[k]: stage k holds a tick whose symbol has state.
+        live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
+
+        # ---------------------------------------------------------------- symbol meta state
+        m.submodules.meta = meta = memory.Memory(data=self.meta)
+        meta_rd = meta.read_port(domain="sync", transparent_for=())
+        meta_wr = meta.write_port()
+        m.d.comb += [meta_rd.addr.eq(tick0.symbol[:sym_bits]), meta_rd.en.eq(advance)]
+        fresh2 = Signal()
+        meta2 = Signal(meta_layout(p))
+        with m.If(advance):
+            m.d.sync += [
+                fresh2.eq((meta_rd.data.count == 0) | (tick1.flags & TickFlag.RESET).any()),
+                meta2.eq(meta_rd.data),
+            ]
+
+        # Stage 2: take the fresh state, advance count and pointers, write back.
+        price2 = tick[2].price
+        count_before2 = Mux(fresh2, 0, meta2.count)
+        count_after2 = Mux(count_before2 == _COUNT_MAX, _COUNT_MAX, count_before2 + 1)
+        ptr2 = Mux(fresh2, 0, meta2.ptr)
+        pos2 = Mux(fresh2, 0, meta2.pos)
+        prev2 = Mux(fresh2, price2, meta2.prev)
+        mm_n2 = cfg[2].n_minmax
+        m.d.comb += [
+            meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(advance & live[2]),
+            meta_wr.data.count.eq(count_after2),
+            meta_wr.data.ptr.eq(ptr2 + 1),
+            meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
+            meta_wr.data.prev.eq(price2),
+        ]
+        count3 = Signal(32)
+        delta3 = Signal(signed(33))
+        neg_delta3 = Signal(signed(33))
+        with m.If(advance):
+            m.d.sync += [
+                count3.eq(Mux(good[2], count_after2, 0)),
+                delta3.eq(price2 - prev2),
+                neg_delta3.eq(prev2 - price2),
+            ]
+        fresh = {2: fresh2, 3: at(fresh2, 2, 3), 5: at(fresh2, 2, 5)}
+
+        # ---------------------------------------------------------------- smoothing blocks
+        x2 = price2 << FRAC_BITS
+        for block, alpha in ((ema_fast, cfg[2].alpha_fast),
+                             (ema_slow, cfg[2].alpha_slow)):
+            m.d.comb += [
+                block.en.eq(advance),
+                block.i_valid.eq(live[_EMA_IN]), block.i_addr.eq(tick0.symbol[:sym_bits]),
+                block.i_fresh.eq(fresh[2]), block.i_init.eq(x2), block.i_target.eq(x2),
+                block.i_alpha.eq(alpha),
+            ]
+        up3 = Mux(delta3 > 0, delta3 << FRAC_BITS, 0)
+        down3 = Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)
+        for block, target in ((gain, up3), (loss, down3)):
+            m.d.comb += [
+                block.en.eq(advance),
+                block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(sym[_RSI_IN][:sym_bits]),
+                block.i_fresh.eq(fresh[3]), block.i_init.eq(0), block.i_target.eq(target),
+                block.i_alpha.eq(cfg[3].alpha_rsi),
+            ]
+        ema_stage = self._out_stage["ema"]
+        macd = ema_fast.o_x - ema_slow.o_x
+        m.d.comb += [
+            sig.en.eq(advance),
+            sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
+            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0), sig.i_target.eq(macd),
+            sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
+        ]
+        macd6 = Signal(signed(SMOOTH_BITS))
+        with m.If(advance):
+            m.d.sync += macd6.eq(macd)
+
+        # ---------------------------------------------------------------- window sums, min/max
+        m.d.comb += [
+            win.en.eq(advance), win.i_valid.eq(live[2]), win.i_sym.eq(sym[2][:sym_bits]),
+            win.i_ptr.eq(ptr2), win.i_price.eq(price2), win.i_count.eq(count_before2),
+            win.i_fresh.eq(fresh2), win.i_n_sma.eq(cfg[2].n_sma), win.i_n_roc.eq(cfg[2].n_roc),
+        ]
+        m.d.comb += [
+            mm.en.eq(advance), mm.i_valid.eq(live[2]), mm.i_sym.eq(sym[2][:sym_bits]),
+            mm.i_pos.eq(pos2), mm.i_price.eq(price2),
+            mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
+        ]
+        mm_full4 = Signal()
+        with m.If(advance):
+            m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))
+
+        # ---------------------------------------------------------------- the output record
+        stage = self._out_stage
+        win_stage = stage["window"]
+        valid_bits = Signal(8)
+        m.d.comb += [
+            valid_bits[0].eq(at(win.o_sma_full, win_stage, top - 1)),
+            valid_bits[1].eq(at(win.o_roc_full, win_stage, top - 1)),
+            valid_bits[2].eq(at(mm_full4, 4, top - 1)),
+            valid_bits[7].eq(~good[top - 1]),
+        ]
+        assert (FeatureValid.SMA, FeatureValid.ROC, FeatureValid.MINMAX,
+                FeatureValid.BAD_SYMBOL) == (1, 2, 4, 128)
+        valid_byte = at(valid_bits, top - 1, top)
+
+        out = self.o_feature.payload.data
+        t = tick[top]
+        m.d.comb += [
+            self.o_feature.valid.eq(valid[top]),
+            self.o_feature.payload.last.eq(at(last1, 1, top)),
+            out.seq.eq(t.seq), out.ts.eq(t.ts), out.price.eq(t.price),
+            out.symbol.eq(t.symbol), out.flags.eq(t.flags),
+            out.count.eq(at(count3, 3, top)),
+            out.valid.eq(valid_byte),
+            out.min.eq(at(mm.o_min, stage["minmax"], top)),
+            out.max.eq(at(mm.o_max, stage["minmax"], top)),
+            out.ema_fast.eq(at(ema_fast.o_x, ema_stage, top)),
+            out.ema_slow.eq(at(ema_slow.o_x, ema_stage, top)),
+            out.macd.eq(at(macd6, ema_stage + 1, top)),
+            out.macd_signal.eq(at(sig.o_x, stage["signal"], top)),
+            out.macd_hist.eq(at(sig.o_gap, stage["signal"], top)),
+            out.sum.eq(at(win.o_sum, win_stage, top)),
+            out.sumsq.eq(at(win.o_sumsq, win_stage, top)),
+            out.mom.eq(at(win.o_mom, win_stage, top)),
+            out.avg_gain.eq(at(gain.o_x, stage["rsi"], top)),
+            out.avg_loss.eq(at(loss.o_x, stage["rsi"], top)),
+        ]
+        return m
