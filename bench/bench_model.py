@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import talib
+
 from tickgate.drivers.features import IndicatorPeriods, feature_columns
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
+
 from tickgate.gateware.params import EngineConfig
 from tickgate.gateware.records import FRAC_BITS, FeatureValid
 
@@ -154,9 +155,7 @@ def feature_columns(records: np.ndarray, periods: IndicatorPeriods, bases: np.nd
         return records[q16_name] / _ONE / scale
 
     n = p.sma
-    # not the SMA valid bit: the model sets it one tick after the window is full (count >
-    # n_sma), where records.py and TA-Lib's first SMA output say count >= n_sma
-    full_sma = count >= n
+    full_sma = (records["valid"] & FeatureValid.SMA) != 0
     total = records["sum"].astype(np.int64)
     # n**2 * variance, exact modulo 2**64 (uint64 arithmetic wraps)
     spread = (np.uint64(n) * records["sumsq"] - total.view(np.uint64) * total.view(np.uint64))

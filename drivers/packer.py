@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 from numba import njit
+
 from tickgate.gateware.records import TICK_DTYPE, TickFlag
 
 __all__ = [

@@ -152,9 +152,10 @@ def _run(ticks, out, cfg, words, hist):  # pragma: no cover - compiled
         al = al + mulshr(down - al, a_rsi)
         top = p + depth  # slot of this tick's second copy; top - k is k ticks back
         valid = 0
+        if c + 1 >= n_sma:
+            valid |= _V_SMA
         if c >= n_sma:
             old = np.int64(row[top - n_sma])
-            valid |= _V_SMA
         else:
             old = np.int64(0)
         a1 = a1 + d - old

@@ -24,8 +24,9 @@ cycle in which the tick's inputs are presented (cycle 0):
 * cycle 0: ``i_valid``, ``i_sym``, ``i_ptr`` (ring pointer, 0 for a fresh tick), ``i_price``,
   ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``, ``i_n_sma``,
   ``i_n_roc``. The rings are read and written in this cycle.
-* cycle 5: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (``count >= n_sma``),
-  ``o_roc_full`` (``count >= n_roc``): registers, zero unless the slot is valid.
+* cycle 5: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
+  >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
+  the slot is valid.
 
 Latency 5 cycles, one tick per cycle. The sums RAM is read in cycle 2 and written in cycle 5:
 two ticks of one symbol must be at least :attr:`WindowSums.WINDOW` = 4 cycles apart.
@@ -119,10 +120,12 @@ class WindowSums(wiring.Component):
             taps[name] = tap2
         old2 = taps["sma"]
 
-        sma_full1 = Signal()
+        sma_full1 = Signal()     # an old price leaves the window
+        sma_ready1 = Signal()    # the window, this tick included, holds n_sma prices
         roc_full1 = Signal()
         with m.If(en):
             m.d.sync += [sma_full1.eq(self.i_count >= self.i_n_sma),
+                         sma_ready1.eq(self.i_count + 1 >= self.i_n_sma),
                          roc_full1.eq(self.i_count >= self.i_n_roc)]
         sma_full = [None, sma_full1] + [dly.get(sma_full1, i, "sma_full") for i in (1, 2, 3)]
         roc_full2 = dly.get(roc_full1, 1, "roc_full")
@@ -162,7 +165,7 @@ class WindowSums(wiring.Component):
                 self.o_sum.eq(Mux(valid[4], s1 + price[4] - Mux(full4, old4, 0), 0)),
                 self.o_sumsq.eq(Mux(valid[4], s2 + price_sq4 - Mux(full4, old_sq4, 0), 0)),
                 self.o_mom.eq(dly.get(mom3, 1, "mom")),
-                self.o_sma_full.eq(full4 & valid[4]),
+                self.o_sma_full.eq(dly.get(sma_ready1, 3, "sma_ready") & valid[4]),
                 self.o_roc_full.eq(dly.get(roc_full2, 2, "roc_full") & valid[4]),
             ]
 

@@ -42,6 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+
 from tickgate.drivers.features import IndicatorPeriods, feature_columns
 from tickgate.drivers.packer import Packer, PackError, mid_quote, parse_decimal
 from tickgate.gateware.model import EngineModel

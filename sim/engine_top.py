@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from amaranth import Elaboratable, Module, Signal
 from amaranth.back import verilog
+
 from tickgate.gateware.engine import IndicatorEngine
 from tickgate.gateware.params import EngineParams
 from tickgate.gateware.records import FEATURE_BYTES, TICK_BYTES

@@ -18,6 +18,7 @@ import stimulus
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
 from tickgate.gateware.engine import IndicatorEngine
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineConfig, EngineParams

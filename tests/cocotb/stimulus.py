@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from tickgate.gateware.records import TICK_DTYPE, TickFlag
 
 I32_MIN, I32_MAX = -(2**31), 2**31 - 1

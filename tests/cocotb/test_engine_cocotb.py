@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from simtools import run_bench
+
 from tickgate.gateware.params import EngineParams
 from tickgate.sim.engine_top import TOP_NAME, engine_axis_verilog
 

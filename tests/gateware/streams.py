@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth.hdl import Value
+
 from tickgate.gateware.records import TICK_DTYPE, TickFlag
 
 __all__ = ["stream_put", "stream_get", "tick_stream"]

@@ -8,6 +8,7 @@ import random
 import numpy as np
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
+
 from tickgate.gateware.layouts import (
     CONFIG_LAYOUT,
     FEATURE_LAYOUT,

@@ -16,6 +16,7 @@ from amaranth.back import verilog
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 from streams import stream_get, stream_put, tick_stream
+
 from tickgate.gateware.engine import IndicatorEngine
 from tickgate.gateware.layouts import (
     TICK_LAYOUT,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tickgate.gateware.records import FEATURE_DTYPE
 from tickgate.host import replay as replay_module
 from tickgate.host.cli import main

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
+
 from tickgate.host.replay import sample_path
 
 MARKET_DATA = Path(__file__).resolve().parents[3] / "shared" / "market-data"

@@ -69,7 +69,7 @@ def spec_run(ticks: list[dict[str, int]], config: EngineConfig, n_symbols: int,
         window = s.prices[-c.n_sma:]
         mom = d - s.prices[-1 - c.n_roc] if count >= c.n_roc else 0
         extremes = s.prices[-c.n_minmax:]
-        valid = ((FeatureValid.SMA if count >= c.n_sma else 0)
+        valid = ((FeatureValid.SMA if count + 1 >= c.n_sma else 0)
                  | (FeatureValid.ROC if count >= c.n_roc else 0)
                  | (FeatureValid.MINMAX if count + 1 >= c.n_minmax else 0))
         rec.update(valid=valid, count=count + 1, min=min(extremes), max=max(extremes),

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import talib
+
 from tickgate.drivers.features import IndicatorPeriods, feature_columns, price_levels
 from tickgate.drivers.packer import Packer, mid_quote
 from tickgate.gateware.model import EngineModel

@@ -7,6 +7,7 @@ from itertools import pairwise
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tickgate.gateware.model import EngineModel, mulshr
 from tickgate.gateware.params import EngineConfig, EngineParams
 from tickgate.gateware.records import TICK_DTYPE, FeatureValid
@@ -43,7 +44,7 @@ def test_window_words_equal_numpy_over_the_window(prices: list[int], n_sma: int,
         assert (out["min"][t], out["max"][t]) == (mm_window.min(), mm_window.max())
         assert out["mom"][t] == (p[t] - p[t - n_roc] if t >= n_roc else 0)
         assert out["count"][t] == t + 1
-        expected_valid = ((FeatureValid.SMA if t + 1 >= n_sma + 1 else 0)
+        expected_valid = ((FeatureValid.SMA if t + 1 >= n_sma else 0)
                           | (FeatureValid.ROC if t >= n_roc else 0)
                           | (FeatureValid.MINMAX if t + 1 >= n_minmax else 0))
         assert out["valid"][t] == expected_valid

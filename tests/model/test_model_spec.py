@@ -6,6 +6,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineConfig, EngineParams
 from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE
