@@ -69,6 +69,9 @@ def test_parse_stat_json_counts_cells():
     cells = synth.parse_stat_json((DATA / "xc7_stat.json").read_text())
     assert cells == {"$scopeinfo": 1, "BUFG": 1, "DSP48E1": 1, "FDRE": 165, "IBUF": 12,
                      "INV": 1, "LUT3": 45, "OBUF": 8, "RAM32M": 8}
+    ecp5 = synth.parse_stat_json((DATA / "ecp5_stat.json").read_text())
+    assert ecp5 == {"$scopeinfo": 1, "CCU2C": 24, "LUT4": 46, "MULT18X18D": 1,
+                    "TRELLIS_DPR16X4": 12, "TRELLIS_FF": 333}
 
 
 def test_parse_stat_json_adds_modules_without_design_totals():
