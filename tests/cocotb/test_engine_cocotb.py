@@ -12,7 +12,7 @@ BUILDS = {
     # simulator, build, ticks per random bench
     "verilator-64sym": ("verilator", EngineParams(n_symbols=64), 100_000),
     "verilator-256sym": ("verilator", EngineParams(n_symbols=256, ring_depth=64,
-                                                   minmax_depth=32), 20_000),
+                                                   minmax_depth=32), 100_000),
     "icarus-8sym": ("icarus", EngineParams(n_symbols=8, ring_depth=32, minmax_depth=16), 600),
 }
 
