@@ -43,9 +43,8 @@ def build_sample(market_data: Path, per_symbol: int = 1000) -> str:
     return out.getvalue()
 
 
-@pytest.mark.skipif(not MARKET_DATA.is_dir(), reason="shared/market-data is not beside main")
-def test_sample_is_rebuilt_identically_from_the_market_data() -> None:
-    assert sample_path().read_text() == build_sample(MARKET_DATA)
+def test_sample_is_rebuilt_identically_from_the_market_data(market_data: Path) -> None:
+    assert sample_path().read_text() == build_sample(market_data)
 
 
 def test_sample_has_two_symbols_with_their_decimals() -> None:

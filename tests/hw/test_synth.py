@@ -9,7 +9,6 @@ synthesised only by the ``slow`` test.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -305,15 +304,7 @@ def test_verilog_main(tmp_path, monkeypatch, capsys):
     assert "module tickgate_engine(" in path.read_text()
 
 
-def _engine_available() -> bool:
-    try:
-        return importlib.util.find_spec("tickgate.gateware.engine") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _engine_available(), reason="gateware/engine.py not written yet")
 def test_full_engine_synthesis(tmp_path):
     """The real engine at 64 symbols through both flows (minutes)."""
     report = synth.synthesise(lambda: synth.build_engine(64), tmp_path, n_symbols=64)
