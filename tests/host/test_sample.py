@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-import pytest
-
 from tickgate.host.replay import sample_path
 
 MARKET_DATA = Path(__file__).resolve().parents[3] / "shared" / "market-data"
