@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import sys
 import time
@@ -40,14 +41,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
+from tickgate.drivers import csvscan
 from tickgate.drivers.features import IndicatorPeriods, feature_columns
+from tickgate.drivers.floatrepr import shortest_digits
 from tickgate.drivers.packer import Packer, PackError, mid_quote, parse_decimal
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineParams
-from tickgate.gateware.records import FEATURE_DTYPE
+from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE
 
 __all__ = ["ReplayError", "ReplayConfig", "ReplaySummary", "replay", "sample_path", "main"]
 
@@ -163,8 +167,24 @@ class _TickReader:
         self._quote = col.get("quote", -1)
         self._bid, self._ask = col.get("bid", -1), col.get("ask", -1)
 
-    def batches(self) -> Iterator[_Batch]:
+    def fields(self, row: list[str], line: int) -> tuple[str, str, str | Decimal]:
+        """Return (epoch, symbol, quote) of a row; check its width and bid/ask (the mid is
+        appended to ``row``)."""
         width = len(self.header)
+        if len(row) != width:
+            raise PackError(line, f"expected {width} fields, found {len(row)}")
+        if self.mid:
+            try:
+                quote: str | Decimal = mid_quote(parse_decimal(row[self._bid], "bid"),
+                                                 parse_decimal(row[self._ask], "ask"))
+            except ValueError as exc:
+                raise PackError(line, str(exc)) from None
+            row.append(str(quote))
+        else:
+            quote = row[self._quote]
+        return row[self._epoch], row[self._symbol].strip(), quote
+
+    def batches(self) -> Iterator[_Batch]:
         with open(self.path, newline="") as f:
             reader = csv.reader(f)
             next(reader)
@@ -173,20 +193,10 @@ class _TickReader:
                 if not row:
                     continue
                 line = reader.line_num
-                if len(row) != width:
-                    raise PackError(line, f"expected {width} fields, found {len(row)}")
-                if self.mid:
-                    try:
-                        quote: str | Decimal = mid_quote(parse_decimal(row[self._bid], "bid"),
-                                                         parse_decimal(row[self._ask], "ask"))
-                    except ValueError as exc:
-                        raise PackError(line, str(exc)) from None
-                    row.append(str(quote))
-                else:
-                    quote = row[self._quote]
+                epoch, symbol, quote = self.fields(row, line)
                 b.lines.append(line)
-                b.epochs.append(row[self._epoch])
-                b.symbols.append(row[self._symbol].strip())
+                b.epochs.append(epoch)
+                b.symbols.append(symbol)
                 b.quotes.append(quote)
                 b.rows.append(row)
                 if len(b.lines) == self.batch:
@@ -221,6 +231,19 @@ def replay(ticks_path: str | os.PathLike[str], out_path: str | os.PathLike[str] 
     params = params or EngineParams()
     started = time.perf_counter()
     reader = _TickReader(ticks_path, batch)
+    try:
+        return _FastReplay(reader, config, params, batch).run(out_path, raw_path, started)
+    except _NotPlain:
+        pass  # quoted fields, non-ASCII text, numbers beyond 18 digits: the exact slow path
+    return _replay_slow(reader, out_path, config=config, params=params, raw_path=raw_path,
+                        batch=batch, started=started)
+
+
+def _replay_slow(reader: _TickReader, out_path: str | os.PathLike[str] | None, *,
+                 config: ReplayConfig, params: EngineParams,
+                 raw_path: str | os.PathLike[str] | None, batch: int,
+                 started: float) -> ReplaySummary:
+    """The reference replay: ``csv`` module, ``Decimal`` per value, a row at a time."""
     packer = Packer(n_symbols=params.n_symbols, pip_sizes=config.pip_sizes)
     total = 0
     for b in reader.batches():  # pass 1: check quotes, infer pip sizes
@@ -276,6 +299,319 @@ def replay(ticks_path: str | os.PathLike[str], out_path: str | os.PathLike[str] 
         raw.flush()
     return ReplaySummary(ticks=total, symbols=list(packer.table.names),
                          seconds=time.perf_counter() - started, last=last)
+
+
+class _NotPlain(Exception):
+    """The fast path cannot read this file exactly; the slow path replays it."""
+
+
+#: Bytes read from the ticks file at a time by the fast path.
+_READ_BYTES = 1 << 23
+_FIELD_BAD = 3  # a numeric field that parse_decimal refuses (status beside csvscan's)
+
+
+def _fixed(value: Decimal) -> tuple[int, int] | None:
+    """Return ``(mantissa, decimals)`` of a decimal within the kernels' range, else None."""
+    sign, digit_tuple, exponent = value.normalize().as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = int("".join(map(str, digit_tuple)) or "0")
+    if exponent > 0:
+        mantissa *= 10**exponent
+        exponent = 0
+    if mantissa >= 10**18 or -exponent > 18:
+        return None
+    return (-mantissa if sign else mantissa), -exponent
+
+
+class _Block:
+    """One scanned block of rows (see :func:`tickgate.drivers.csvscan.scan`)."""
+
+    def __init__(self, buf: np.ndarray, scanned: tuple) -> None:
+        (self.n, _, _, self.line_a, self.line_b, self.line_no, self.nfields, self.sym_a,
+         self.sym_b, self.fa, self.fb, self.status, self.mant, self.dec) = scanned
+        self.buf = buf
+        self.patched = np.zeros(self.n, np.bool_)  # a field read by parse_decimal
+
+    def text(self, a: int, b: int) -> str:
+        return self.buf[a:b].tobytes().decode("ascii")
+
+    def line_text(self, i: int) -> str:
+        return self.text(int(self.line_a[i]), int(self.line_b[i]))
+
+
+class _FastReplay:
+    """The replay of a plain CSV with compiled kernels, exactly as :func:`_replay_slow`.
+
+    Two passes over the file in blocks of ``batch`` rows, as the slow path: the first
+    checks every row (widths, quotes, symbols) and infers pip sizes, the second packs,
+    runs the board and writes. Numeric fields are read as exact integers (mantissa and
+    decimals, :mod:`tickgate.drivers.csvscan`); the few fields the scanner leaves (numbers
+    with exponents, text) go through ``parse_decimal``. At the first bad row the slow
+    reader and packer are run on that row alone, with the symbols' state so far, so the
+    error is word for word the slow path's. Files the kernels cannot read exactly (quoted
+    fields, non-ASCII text, lone carriage returns, numbers beyond 18 digits) raise
+    :class:`_NotPlain` before anything is written and are replayed by the slow path.
+    """
+
+    def __init__(self, reader: _TickReader, config: ReplayConfig, params: EngineParams,
+                 batch: int) -> None:
+        self.reader, self.config, self.params = reader, config, params
+        self.batch = max(1, batch)
+        cap = params.n_symbols
+        self.names: list[str] = []
+        self.gid: dict[str, int] = {}
+        self.first_line: list[int] = []
+        self.pip = np.full(cap, -1, np.int64)
+        self.base = np.zeros(cap, np.int64)
+        self.has_base = np.zeros(cap, np.bool_)
+        self.last_q = np.zeros(cap, np.int64)
+        self.last_r = np.zeros(cap, np.int64)
+        self.last_d = np.zeros(cap, np.int64)
+        self.last_epoch: dict[int, str] = {}
+        r = reader
+        self.cols = (r._epoch, r._symbol, r._quote, r._bid if r.mid else -1,
+                     r._ask if r.mid else -1)
+
+    # -- reading -------------------------------------------------------------------------
+    def _blocks(self) -> Iterator[_Block]:
+        try:
+            f = open(self.reader.path, "rb")
+        except OSError as exc:
+            raise ReplayError(f"cannot read ticks {self.reader.path}: {exc.strerror}") from None
+        with f:
+            head = f.readline()
+            if b'"' in head or b"\r" in head[:-2] or not head.isascii():
+                raise _NotPlain
+            pending = b""
+            line = 2
+            eof = False
+            while not eof:
+                data = f.read(_READ_BYTES)
+                eof = not data
+                buf = np.frombuffer(pending + data, np.uint8)
+                pos = 0
+                while pos < len(buf):
+                    scanned = csvscan.scan(buf, pos, eof, self.batch, line, *self.cols)
+                    status, end, line = scanned[0], scanned[1], scanned[2]
+                    if status == csvscan.BAD_FILE:
+                        raise _NotPlain
+                    if end == pos:
+                        break
+                    pos = end
+                    if status:
+                        yield _Block(buf, scanned)
+                pending = buf[pos:].tobytes()
+
+    def _resolve(self, b: _Block) -> None:
+        """Read the fields the scanner left with ``parse_decimal``; mark refused ones."""
+        what = ("epoch", "bid" if self.reader.mid else "quote", "ask")
+        for f, i in zip(*np.nonzero(b.status[:, : b.n] == csvscan.FIELD_IRREGULAR),
+                        strict=True):
+            try:
+                value = parse_decimal(b.text(int(b.fa[f, i]), int(b.fb[f, i])), what[f])
+            except ValueError:
+                b.status[f, i] = _FIELD_BAD
+                continue
+            fixed = _fixed(value)
+            if fixed is None:
+                raise _NotPlain
+            b.status[f, i] = csvscan.FIELD_OK
+            b.mant[f, i], b.dec[f, i] = fixed
+            b.patched[i] = True
+
+    def _quotes(self, b: _Block) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        """Return (mantissa, decimals, good, mid texts done by Decimal) of each row's quote."""
+        n = b.n
+        if not self.reader.mid:
+            good = (b.status[1, :n] == csvscan.FIELD_OK) & (b.mant[1, :n] > 0)
+            return b.mant[1, :n], b.dec[1, :n], good, {}
+        fine = (b.status[1, :n] == csvscan.FIELD_OK) & (b.status[2, :n] == csvscan.FIELD_OK)
+        ok = fine.copy()
+        coef, exp10 = csvscan.mid(b.mant[1, :n], b.dec[1, :n], b.mant[2, :n], b.dec[2, :n],
+                                  ok)
+        texts: dict[int, str] = {}
+        # by Decimal: sign, size, exponent, or a bid or ask normalized by parse_decimal
+        for i in np.flatnonzero(fine & (~ok | b.patched)).tolist():
+            bid = parse_decimal(b.text(int(b.fa[1, i]), int(b.fb[1, i])))
+            ask = parse_decimal(b.text(int(b.fa[2, i]), int(b.fb[2, i])))
+            value = mid_quote(bid, ask)
+            if value <= 0:
+                continue
+            fixed = _fixed(value)
+            if fixed is None:
+                raise _NotPlain
+            coef[i], exp10[i] = fixed
+            texts[i] = str(value)
+            ok[i] = True
+        return coef, exp10, ok, texts
+
+    def _symbols(self, b: _Block, register: bool) -> tuple[np.ndarray, int | None]:
+        """Return each row's symbol index (-1: refused) and the first row refused for its
+        symbol (empty, or beyond the board's room), registering new names if asked."""
+        ok, local, first = csvscan.intern(b.buf, b.sym_a, b.sym_b, b.n)
+        if not ok:
+            raise _NotPlain
+        lut = np.empty(len(first), np.int64)
+        refused = None
+        for j, row in enumerate(first.tolist()):
+            name = b.text(int(b.sym_a[row]), int(b.sym_b[row])).strip()
+            found = self.gid.get(name)
+            if found is None and register and name and len(self.names) < self.params.n_symbols:
+                found = self.gid[name] = len(self.names)
+                self.names.append(name)
+                self.first_line.append(int(b.line_no[row]))
+            if found is None:
+                found = -1
+                refused = row if refused is None else min(refused, row)
+            lut[j] = found
+        return lut[local], refused
+
+    # -- errors --------------------------------------------------------------------------
+    def _row(self, b: _Block, i: int) -> tuple[int, str, str, str | Decimal]:
+        row = next(csv.reader([b.line_text(i)]))
+        line = int(b.line_no[i])
+        return (line, *self.reader.fields(row, line))
+
+    def _fail_pass1(self, b: _Block, i: int) -> NoReturn:
+        line, _epoch, symbol, quote = self._row(b, i)
+        packer = Packer(n_symbols=self.params.n_symbols, pip_sizes=self.config.pip_sizes,
+                        )
+        for name, first in zip(self.names, self.first_line, strict=True):
+            if first < line:
+                packer.table.index(name)
+        packer.observe([line], [symbol], [quote])
+        raise _NotPlain  # the slow reader takes the row: the kernels disagree, go slow
+
+    def _fail_pass2(self, b: _Block, i: int, sym: np.ndarray, last_row: np.ndarray) -> NoReturn:
+        line, epoch, symbol, quote = self._row(b, i)
+        packer = Packer(n_symbols=self.params.n_symbols, pip_sizes=self.config.pip_sizes,
+                        symbols=self.names)
+        packer._inferred = {name: int(self.pip[s]) for s, name in enumerate(self.names)}
+        s = int(sym[i])
+        if s >= 0 and self.has_base[s]:
+            packer._base[s] = int(self.base[s])
+            text = (self.last_epoch[s] if last_row[s] < 0 else
+                    b.text(int(b.fa[0, last_row[s]]), int(b.fb[0, last_row[s]])))
+            packer._last_epoch[s] = parse_decimal(text, "epoch")
+        packer.pack([line], [epoch], [symbol], [quote])
+        raise _NotPlain
+
+    # -- the two passes ------------------------------------------------------------------
+    def _pass1(self) -> int:
+        mid = self.reader.mid
+        width = len(self.reader.header)
+        places = np.zeros(self.params.n_symbols, np.int64)
+        total = 0
+        for b in self._blocks():
+            n = b.n
+            self._resolve(b)
+            sym, refused = self._symbols(b, register=True)
+            mant, dec, good, _ = self._quotes(b)
+            bad = (b.nfields[:n] != width) | ~good | (sym < 0)
+            if mid:
+                bad |= (b.status[1, :n] != csvscan.FIELD_OK) | (
+                    b.status[2, :n] != csvscan.FIELD_OK)
+            if refused is not None:
+                bad[refused] = True
+            if bad.any():
+                self._fail_pass1(b, int(np.argmax(bad)))
+            csvscan.max_by(sym, csvscan.significant(mant, dec), places)
+            total += n
+        for s, name in enumerate(self.names):
+            self.pip[s] = self.config.pip_sizes.get(name, places[s])
+        return total
+
+    def run(self, out_path: str | os.PathLike[str] | None,
+            raw_path: str | os.PathLike[str] | None, started: float) -> ReplaySummary:
+        total = self._pass1()
+        config = self.config
+        try:
+            model = EngineModel(self.params, config.periods.engine_config())
+        except ValueError as exc:
+            raise ReplayError(f"the model board cannot run these periods: {exc}") from None
+        periods = config.periods
+        names = periods.column_names()
+        header = self.reader.header + (["quote"] if self.reader.mid else []) + names
+        raw = None
+        if raw_path is not None:
+            raw = np.lib.format.open_memmap(raw_path, mode="w+", dtype=FEATURE_DTYPE,
+                                            shape=(total,))
+        tmp = None if out_path is None else Path(f"{out_path}.part")
+        out_file = None if tmp is None else open(tmp, "wb")
+        last: dict[str, dict[str, float]] = {}
+        buffer = np.zeros(min(self.batch, max(total, 1)), FEATURE_DTYPE)
+        done = 0
+        try:
+            if out_file is not None:
+                text = io.StringIO()
+                csv.writer(text, lineterminator="\n").writerow(header)
+                out_file.write(text.getvalue().encode())
+            for b in self._blocks():
+                n = b.n
+                self._resolve(b)
+                sym, _ = self._symbols(b, register=False)
+                mant, dec, _, mid_texts = self._quotes(b)
+                ticks = np.zeros(n, TICK_DTYPE)
+                price = np.empty(n, np.int64)
+                index = np.empty(n, np.int64)
+                ts = np.empty(n, np.int64)
+                flags = np.empty(n, np.int64)
+                seqs = np.empty(n, np.int64)
+                last_row = np.full(self.params.n_symbols, -1, np.int64)
+                stop, code = csvscan.pack(
+                    sym, mant, dec, b.mant[0, :n], b.dec[0, :n], b.status[0, :n] != 0, n,
+                    self.pip, self.base, self.has_base, self.last_q, self.last_r, self.last_d,
+                    last_row, done, price, index, ts, flags, seqs)
+                if code:
+                    self._fail_pass2(b, stop, sym, last_row)
+                ticks["price"], ticks["symbol"], ticks["ts"] = price, index, ts
+                ticks["flags"], ticks["seq"] = flags, seqs
+                records = model.process(ticks, buffer)
+                if raw is not None:
+                    raw[done: done + n] = records
+                done += n
+                columns = feature_columns(records, periods, self.base, self.pip)
+                used = np.flatnonzero(last_row >= 0)
+                for s in used.tolist():
+                    i = int(last_row[s])
+                    last[self.names[s]] = {c: float(columns[c][i]) for c in names}
+                    self.last_epoch[s] = b.text(int(b.fa[0, i]), int(b.fb[0, i]))
+                if out_file is not None:
+                    values = np.stack([columns[c] for c in names])
+                    digits, ndigits, decpt, kind = shortest_digits(values.reshape(-1))
+                    shape = values.shape
+                    data = csvscan.write_rows(
+                        b.buf, b.line_a, b.line_b, n, mant, dec, self.reader.mid, values,
+                        digits.reshape(shape), ndigits.reshape(shape), decpt.reshape(shape),
+                        kind.reshape(shape))
+                    if mid_texts:
+                        data = self._patch_mid(b, data, mid_texts, names, columns)
+                    out_file.write(data)
+        except BaseException:
+            if out_file is not None:
+                out_file.close()
+                os.unlink(tmp)  # type: ignore[arg-type]
+            if raw is not None:
+                del raw
+                os.unlink(raw_path)  # type: ignore[arg-type]
+            raise
+        if out_file is not None:
+            out_file.close()
+            os.replace(tmp, out_path)  # type: ignore[arg-type]
+        if raw is not None:
+            raw.flush()
+        return ReplaySummary(ticks=total, symbols=list(self.names),
+                             seconds=time.perf_counter() - started, last=last)
+
+    @staticmethod
+    def _patch_mid(b: _Block, data: np.ndarray, mid_texts: dict[int, str],
+                   names: list[str], columns: dict[str, np.ndarray]) -> bytes:
+        """Rewrite the rows whose mid ``Decimal`` wrote itself with an exponent."""
+        lines = data.tobytes().split(b"\n")
+        for i, text in mid_texts.items():
+            values = ",".join(_format(np.array([columns[c][i] for c in names])))
+            lines[i] = f"{b.line_text(i)},{text},{values}".encode()
+        return b"\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
