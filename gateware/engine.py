@@ -25,27 +25,35 @@ Contract
 * A tick with ``symbol >= n_symbols`` reads and writes no state; its record echoes
   seq/ts/price/symbol/flags with ``valid = BAD_SYMBOL`` and every other word zero.
 
-Per-symbol state (block RAM, zero at configuration, so an unseen symbol is fresh): here
-``count``, ring pointer, min/max leaf pointer and previous price; in the blocks the five
-smoothed values (:mod:`.smooth`), the price rings and window sums (:mod:`.window`) and the
-min/max trees (:mod:`.minmax`). Each block reads its state in one cycle and writes it back
-a fixed number of cycles later; the hazard distance is the longest such window.
+Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
+``count``, ring pointer, min/max leaf pointer and previous price (distributed RAM: small,
+and read straight after the handshake); in the blocks (block RAM with its output register,
+:mod:`.primitives`) the five smoothed values (:mod:`.smooth`), the price rings and window
+sums (:mod:`.window`) and the min/max trees (:mod:`.minmax`). Each block reads its state in
+one cycle and writes it back a fixed number of cycles later; the hazard distance is the
+longest such window.
 
 Stage map: stage 0 is the cycle of the input handshake, stage k the cycle k later; each
-line says what is computed from the stage's registers (RAM reads return in the next stage
-and are registered once more before use: ECP5 block RAM's clock-to-out is slow)::
+line says what is computed from the stage's registers (block RAM reads and products return
+two stages later, from the RAM's or DSP's own output registers: ECP5 block RAM's and
+multipliers' unregistered outputs are slow)::
 
     0  hazard check; meta RAM read; EMA fast/slow state read
-    1  fresh = count == 0 | RESET; RSI gain/loss state read
-    2  fresh selection, count and pointer update, meta RAM write; EMA subtract;
-       window: ring read and write, price**2 products; min/max: leaf write, sibling reads
-    3  RSI delta -> gain/loss subtract; EMA multiply; MACD-signal state read; min/max masks
-    4  EMA add; RSI multiply; window: momentum, sums RAM read, old**2 products;
-       min/max pairwise compares
-    5  EMA out, write-back, macd = fast - slow; signal subtract; RSI add; min/max selection
-    6  RSI out, write-back; signal multiply; window sums update; min/max out, write-back
-    7  window sums and momentum out, write-back; signal add
-    8  signal and histogram out, write-back: the output record (every field a register)
+    1  fresh = count == 0 | RESET; RSI gain/loss state read; window: ring read and write
+       (the ring pointer straight from the meta RAM: it is not rewound on a reset),
+       price**2 into the multipliers
+    2  fresh selection, count and pointer update, meta RAM write; EMA subtract into the
+       multipliers; window: count against the windows; min/max: leaf write, sibling reads
+    3  RSI delta -> gain/loss subtract into the multipliers; MACD-signal state read;
+       window: price**2 summed; min/max masks
+    4  EMA add; window: ring data -> momentum, price - old, old**2 into the multipliers;
+       min/max: half-word compares
+    5  EMA out, write-back, macd = fast - slow -> signal subtract into the multipliers;
+       RSI add; window: sums RAM read; min/max: compares combined
+    6  RSI out, write-back; window: price**2 - old**2; min/max selection
+    7  signal add; window: sums + differences; min/max out, write-back
+    8  signal and histogram, window sums and momentum out, write-backs: the output record
+       (every field a register)
 """
 
 from __future__ import annotations
@@ -75,7 +83,7 @@ SMOOTH_BITS = 50
 # Stages at which each block takes its first inputs (its cycle 0).
 _EMA_IN = 0
 _RSI_IN = 1
-_WINDOW_IN = 2
+_WINDOW_IN = 1
 _MINMAX_IN = 2
 _SIGNAL_IN = 3
 #: The meta RAM is read in stage 0 and written in stage 2.
@@ -196,7 +204,10 @@ class IndicatorEngine(wiring.Component):
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
         # ---------------------------------------------------------------- symbol meta state
-        m.submodules.meta = meta = memory.Memory(data=self.meta)
+        # Small and read one cycle after the handshake: distributed RAM (an asynchronous
+        # LUT read and a register; ECP5 block RAM's clock-to-out would not fit).
+        m.submodules.meta = meta = memory.Memory(data=self.meta,
+                                                 attrs={"ram_style": "distributed"})
         meta_rd = meta.read_port(domain="sync", transparent_for=())
         meta_wr = meta.write_port()
         m.d.comb += [meta_rd.addr.eq(tick0.symbol[:sym_bits]), meta_rd.en.eq(advance)]
@@ -212,14 +223,13 @@ class IndicatorEngine(wiring.Component):
         price2 = tick[2].price
         count_before2 = Mux(fresh2, 0, meta2.count)
         count_after2 = Mux(count_before2 == _COUNT_MAX, _COUNT_MAX, count_before2 + 1)
-        ptr2 = Mux(fresh2, 0, meta2.ptr)
         pos2 = Mux(fresh2, 0, meta2.pos)
         prev2 = Mux(fresh2, price2, meta2.prev)
         mm_n2 = cfg[2].n_minmax
         m.d.comb += [
             meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(advance & live[2]),
             meta_wr.data.count.eq(count_after2),
-            meta_wr.data.ptr.eq(ptr2 + 1),
+            meta_wr.data.ptr.eq(meta2.ptr + 1),
             meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
             meta_wr.data.prev.eq(price2),
         ]
@@ -266,10 +276,15 @@ class IndicatorEngine(wiring.Component):
             m.d.sync += macd6.eq(macd)
 
         # ---------------------------------------------------------------- window sums, min/max
+        # The window takes the ring pointer raw from the meta RAM in stage 1 (its cycle 0):
+        # it runs on across resets (only its offsets from the newest price matter, and
+        # count masks the older ones), so the ring addresses do not wait for ``fresh``.
         m.d.comb += [
-            win.en.eq(advance), win.i_valid.eq(live[2]), win.i_sym.eq(sym[2][:sym_bits]),
-            win.i_ptr.eq(ptr2), win.i_price.eq(price2), win.i_count.eq(count_before2),
-            win.i_fresh.eq(fresh2), win.i_n_sma.eq(cfg[2].n_sma), win.i_n_roc.eq(cfg[2].n_roc),
+            win.en.eq(advance), win.i_valid.eq(live[_WINDOW_IN]),
+            win.i_sym.eq(sym[_WINDOW_IN][:sym_bits]), win.i_ptr.eq(meta_rd.data.ptr),
+            win.i_price.eq(tick[_WINDOW_IN].price),
+            win.i_n_sma.eq(cfg[_WINDOW_IN].n_sma), win.i_n_roc.eq(cfg[_WINDOW_IN].n_roc),
+            win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),
         ]
         m.d.comb += [
             mm.en.eq(advance), mm.i_valid.eq(live[2]), mm.i_sym.eq(sym[2][:sym_bits]),
@@ -283,16 +298,18 @@ class IndicatorEngine(wiring.Component):
         # ---------------------------------------------------------------- the output record
         stage = self._out_stage
         win_stage = stage["window"]
-        valid_bits = Signal(8)
+        bad_symbol = Signal()
+        with m.If(advance):
+            m.d.sync += bad_symbol.eq(~good[top - 1])
+        valid_byte = Signal(8)
         m.d.comb += [
-            valid_bits[0].eq(at(win.o_sma_full, win_stage, top - 1)),
-            valid_bits[1].eq(at(win.o_roc_full, win_stage, top - 1)),
-            valid_bits[2].eq(at(mm_full4, 4, top - 1)),
-            valid_bits[7].eq(~good[top - 1]),
+            valid_byte[0].eq(at(win.o_sma_full, win_stage, top)),
+            valid_byte[1].eq(at(win.o_roc_full, win_stage, top)),
+            valid_byte[2].eq(at(mm_full4, 4, top)),
+            valid_byte[7].eq(bad_symbol),
         ]
         assert (FeatureValid.SMA, FeatureValid.ROC, FeatureValid.MINMAX,
                 FeatureValid.BAD_SYMBOL) == (1, 2, 4, 128)
-        valid_byte = at(valid_bits, top - 1, top)
 
         out = self.o_feature.payload.data
         t = tick[top]

@@ -8,10 +8,10 @@ carry a value from the stage where it is computed to the stages where it is used
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Signal, Value
 from amaranth.lib import data
 
-__all__ = ["Delays"]
+__all__ = ["Delays", "add3"]
 
 
 class Delays:
@@ -45,3 +45,20 @@ class Delays:
                 self._m.d.sync += reg.eq(line[-1])
             line.append(reg)
         return line[n]
+
+
+def add3(m: Module, a: Value, b: Value, c: Value, width: int, *, carry_in: int = 0) -> Value:
+    """Return ``(a + b + c + carry_in) mod 2**width`` through one carry-save layer.
+
+    ECP5 has no three-input adder: ``a + b + c`` is two carry chains in a row. A carry-save
+    layer (one LUT per bit) and one adder is faster. ``carry_in`` is 0 or 1 (it fills the
+    free bit 0 of the shifted carries), so ``a + b - c`` is ``add3(a, b, ~c, carry_in=1)``.
+    """
+    a, b, c = (Value.cast(v) for v in (a, b, c))
+    parts = [Signal(width, name=f"csa_{k}") for k in ("a", "b", "c")]
+    s = Signal(width, name="csa_sum")
+    carry = Signal(width, name="csa_carry")
+    m.d.comb += [p.eq(v) for p, v in zip(parts, (a, b, c), strict=True)]
+    x, y, z = parts
+    m.d.comb += [s.eq(x ^ y ^ z), carry.eq((x & y) | (x & z) | (y & z))]
+    return (s + Cat(Const(carry_in, 1), carry))[:width]

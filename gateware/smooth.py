@@ -25,19 +25,22 @@ Latency 5 cycles; throughput one tick per cycle. A tick may read its symbol's st
 in a cycle after the previous tick of that symbol wrote it: two ticks of one symbol must be
 at least :attr:`Smooth.WINDOW` = 6 cycles apart (read-before-write RAM).
 
-Pipeline: cycle 1 the RAM output; cycle 2 a register of it (the block RAM's clock-to-out is
-slow on ECP5), the fresh selection and the subtraction; cycle 3 the multiplier operands,
-multiplied as unsigned 18x18 partial products (one DSP each); cycle 4 the partial products,
-summed with ``x`` in one three-input adder; cycle 5 the result.
+Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: block RAM
+with its output register, data in cycle 2); cycle 2 the fresh selection and the
+subtraction, whose result goes straight into the multipliers' operand registers
+(:class:`~.primitives.RegisteredMultiplier`, unsigned 18x18 partial products, one DSP each,
+products in cycle 4); cycle 4 the partial products summed with ``x`` (and with the gap)
+through one carry-save layer and one adder; cycle 5 the result.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import memory, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
+from .primitives import RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["Smooth", "mulshr_parts"]
 
@@ -79,10 +82,8 @@ class Smooth(wiring.Component):
         w = self.width
         en = self.en
 
-        m.submodules.state = state = memory.Memory(shape=signed(w), depth=self.n_symbols,
-                                                   init=[])
-        rd = state.read_port(domain="sync", transparent_for=())
-        wr = state.write_port()
+        m.submodules.state = state = RegisteredMemory(signed(w), self.n_symbols, name="state")
+        m.d.comb += state.en.eq(en)
 
         # Slot bookkeeping: valid and address, cycles 1 .. 5.
         valid = [self.i_valid] + [Signal(name=f"valid{i}") for i in range(1, 6)]
@@ -91,46 +92,65 @@ class Smooth(wiring.Component):
             for i in range(1, 6):
                 m.d.sync += [valid[i].eq(valid[i - 1]), addr[i].eq(addr[i - 1])]
 
-        # Cycle 0: read. Cycle 1: RAM output, registered into cycle 2.
-        m.d.comb += [rd.addr.eq(self.i_addr), rd.en.eq(en)]
-        x2 = Signal(signed(w))
-        with m.If(en):
-            m.d.sync += x2.eq(rd.data)
+        # Cycle 0: read; the registered RAM output arrives in cycle 2.
+        m.d.comb += state.rd_addr.eq(self.i_addr)
+        x2 = state.rd_data
 
-        # Cycle 2: select the state, subtract.
+        # Cycle 2: select the state, subtract; the multipliers register diff and alpha.
         x_sel = Mux(self.i_fresh, self.i_init, x2)
+        diff2 = Signal(signed(w + 1))
+        m.d.comb += diff2.eq(self.i_target - x_sel)
         diff3 = Signal(signed(w + 1))
         x3 = Signal(signed(w))
         alpha3 = Signal(unsigned(ALPHA_BITS))
         with m.If(en):
-            m.d.sync += [diff3.eq(self.i_target - x_sel), x3.eq(x_sel), alpha3.eq(self.i_alpha)]
+            m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(self.i_alpha)]
 
-        # Cycle 3: unsigned partial products of diff's two's-complement bits U, where
+        # Cycles 2-4: unsigned partial products of diff's two's-complement bits U, where
         # diff = U - sign * 2**(w+1), so floor(diff * a / 2**18) =
         # floor(U * a / 2**18) - sign * a * 2**(w+1-18); the correction goes into x and gap.
         parts = mulshr_parts(w + 1)
-        pp4 = [Signal(unsigned(stop - start + ALPHA_BITS), name=f"pp{i}")
-               for i, (start, stop) in enumerate(parts)]
+        pp4 = []
+        for i, (start, stop) in enumerate(parts):
+            mul = RegisteredMultiplier(unsigned(stop - start), unsigned(ALPHA_BITS),
+                                       name=f"mul{i}")
+            m.submodules[f"mul{i}"] = mul
+            m.d.comb += [mul.en.eq(en), mul.a.eq(diff2.as_unsigned()[start:stop]),
+                         mul.b.eq(self.i_alpha)]
+            pp4.append(mul.p)
         x4 = Signal(unsigned(w))            # x - correction, modulo 2**w
-        gap4 = Signal(unsigned(w + 1))      # diff + correction, modulo 2**(w+1)
+        gap4 = Signal(unsigned(w + 1))      # diff + correction + 1, modulo 2**(w+1)
         correction = Mux(diff3[-1], alpha3, 0) << (w + 1 - ALPHA_BITS)
         with m.If(en):
-            for (start, stop), pp in zip(parts, pp4, strict=True):
-                m.d.sync += pp.eq(diff3.as_unsigned()[start:stop] * alpha3)
-            m.d.sync += [x4.eq(x3 - correction), gap4.eq(diff3 + correction)]
+            # correction's bit 0 is zero (w + 1 > ALPHA_BITS), so | 1 adds one.
+            m.d.sync += [x4.eq(x3 - correction), gap4.eq(diff3 + (correction | 1))]
 
         # Cycle 4: floor(U * a / 2**18) = sum over chunks i >= 1 of pp[i] << 18*(i-1), plus
-        # pp[0] >> 18; the even and the odd chunks each tile disjoint bit ranges.
+        # pp[0] >> 18; the even and the odd chunks each tile disjoint bit ranges. Each
+        # three-operand sum goes through one carry-save layer and one adder:
+        #   x4 + even + odd;  gap4 - 1 - even - odd = gap4 + ~even + ~odd + 1.
         even = Cat(pp4[0][ALPHA_BITS:], *pp4[2::2])
         odd = Cat(*pp4[1::2]) if len(pp4) > 1 else 0
-        product = Signal(unsigned(w + 1))
-        m.d.comb += product.eq(even + odd)
+        n = w + 1
+        e = Signal(n)
+        o = Signal(n)
+        m.d.comb += [e.eq(even), o.eq(odd)]
+
+        def csa(a, b, c):
+            s = Signal(n)
+            carry = Signal(n)
+            m.d.comb += [s.eq(a ^ b ^ c), carry.eq((a & b) | (a & c) | (b & c))]
+            return s, carry
+
+        sx, cx = csa(x4, e, o)
+        sg, cg = csa(gap4, ~e, ~o)
         with m.If(en):
             m.d.sync += [
-                self.o_x.eq(Mux(valid[4], x4 + product, 0)),
-                self.o_gap.eq(Mux(valid[4], gap4 - product, 0)),
+                self.o_x.eq(Mux(valid[4], (sx + Cat(Const(0, 1), cx))[:w], 0)),
+                self.o_gap.eq(Mux(valid[4], (sg + Cat(Const(1, 1), cg))[:n], 0)),
             ]
 
         # Cycle 5: write back.
-        m.d.comb += [wr.addr.eq(addr[5]), wr.data.eq(self.o_x), wr.en.eq(en & valid[5])]
+        m.d.comb += [state.wr_addr.eq(addr[5]), state.wr_data.eq(self.o_x),
+                     state.wr_en.eq(valid[5])]
         return m

@@ -1,7 +1,9 @@
 """Per-symbol price ring: SMA window sum, sum of squares, and momentum.
 
-Every symbol has a ring of ``ring_depth`` prices, written at the ring pointer (ticks since
-the symbol's reset modulo ``ring_depth``). Per tick, bit-exact with the model::
+Every symbol has a ring of ``ring_depth`` prices, written at the ring pointer (it advances
+by one per tick of the symbol; a reset need not rewind it: only offsets from the newest
+price are read, and ``count``, the ticks since the reset, masks the older ones). Per tick,
+bit-exact with the model::
 
     old    = ring[ptr - n_sma] if count >= n_sma else 0       # count before this tick
     sum    = sum + price - old                                # modulo 2**64 (int64)
@@ -10,10 +12,10 @@ the symbol's reset modulo ``ring_depth``). Per tick, bit-exact with the model::
     ring[ptr] = price
 
 The ring is held twice (one copy per read port: the ``n_sma`` and the ``n_roc`` tap). Both
-are written and read in the same cycle; with read-before-write RAM a read at the written
-address (``n == ring_depth``) returns the old price, as the model wants, and a tick reads
-only prices written by earlier ticks, so the ring needs no hazard distance of its own.
-``sum``/``sumsq`` live in a third RAM, one entry per symbol.
+are written and read in the same cycle; a read at the written address (``n ==
+ring_depth``) returns the old price, as the model wants (read before write), and a tick
+reads only prices written by earlier ticks, so the ring needs no hazard distance of its
+own. ``sum``/``sumsq`` live in a third RAM, one entry per symbol.
 
 Formats: ``price`` signed 32-bit pips; ``sum`` signed 64-bit, ``sumsq`` unsigned 64-bit
 (modulo 2**64), ``mom`` signed 64-bit; squares from three 16x16 partial products each.
@@ -21,30 +23,46 @@ Formats: ``price`` signed 32-bit pips; ``sum`` signed 64-bit, ``sumsq`` unsigned
 Ports and timing, in enabled cycles (everything advances only when ``en`` is high), from the
 cycle in which the tick's inputs are presented (cycle 0):
 
-* cycle 0: ``i_valid``, ``i_sym``, ``i_ptr`` (ring pointer, 0 for a fresh tick), ``i_price``,
-  ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``, ``i_n_sma``,
+* cycle 0: ``i_valid``, ``i_sym``, ``i_ptr`` (ring pointer), ``i_price``, ``i_n_sma``,
   ``i_n_roc``. The rings are read and written in this cycle.
-* cycle 5: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
+* cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
+* cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
   >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
   the slot is valid.
 
-Latency 5 cycles, one tick per cycle. The sums RAM is read in cycle 2 and written in cycle 5:
-two ticks of one symbol must be at least :attr:`WindowSums.WINDOW` = 4 cycles apart.
+Latency 7 cycles, one tick per cycle. Stage map: cycle 0 ring read and write (block RAM with
+its output register, :class:`~.primitives.RegisteredMemory`, data in cycle 2, registered
+once more in cycle 3: the rings spread over many block RAMs), price**2 operands into the
+multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 count against the
+windows; cycle 2 price**2 partial products summed (plus 2); cycle 3 ring data: momentum,
+``d_sum = price - old``, old**2 operands into the multipliers; cycle 4 sums RAM read;
+cycle 5 ``d_sumsq = price**2 - old**2`` (carry-save layer and one adder); cycle 6 sums RAM
+data, ``sums + d`` (one adder); cycle 7 outputs, sums written back. The sums RAM is read in
+cycle 4 and written in cycle 7: two ticks of one symbol must be at least
+:attr:`WindowSums.WINDOW` = 4 cycles apart.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import WINDOW_BITS
 from .params import EngineParams
-from .pipe import Delays
+from .pipe import Delays, add3
+from .primitives import RegisteredMemory, RegisteredMultiplier
 
-__all__ = ["WindowSums", "square_parts"]
+__all__ = ["WindowSums", "square_operands", "square_parts"]
 
 _SUMS = data.StructLayout({"sum": signed(64), "sumsq": unsigned(64)})
+
+
+def square_operands(value: Value) -> tuple[tuple[Value, Value], ...]:
+    """Return the operand pairs of :func:`square_parts`' three products."""
+    low = value[:16]
+    high = value[16:32].as_signed()
+    return (low, low), (high, high), (high, low)
 
 
 def square_parts(value: Value) -> tuple[Value, Value, Value]:
@@ -67,7 +85,7 @@ class WindowSums(wiring.Component):
     """SMA window sums and momentum over a per-symbol price ring (see the module doc)."""
 
     #: Cycles from the inputs to the outputs.
-    LATENCY = 5
+    LATENCY = 7
     #: Minimum distance in cycles between two ticks of one symbol.
     WINDOW = 4
 
@@ -96,82 +114,102 @@ class WindowSums(wiring.Component):
         p = self.params
         en = self.en
         dly = Delays(m, en)
-        valid = [dly.get(self.i_valid, i, "valid") for i in range(6)]
-        sym = [dly.get(self.i_sym, i, "sym") for i in range(6)]
-        price = [dly.get(self.i_price, i, "price") for i in range(5)]
-        fresh4 = dly.get(self.i_fresh, 4, "fresh")
+        valid = [dly.get(self.i_valid, i, "valid") for i in range(8)]
+        sym = [dly.get(self.i_sym, i, "sym") for i in range(8)]
+        price = [dly.get(self.i_price, i, "price") for i in range(4)]
 
-        # Cycle 0: both ring copies written at ptr, read at ptr - n.
+        # Cycle 0: both ring copies written at ptr, read at ptr - n; data in cycle 2 (the
+        # block RAM's output register), registered once more near the RAM (the 64-bit ring
+        # spreads over many block RAMs). With n = ring_depth the two addresses are equal:
+        # the read must return the old price.
         depth = p.n_symbols * p.ring_depth
-        taps = {}
+        taps3 = {}
         for name, n in (("sma", self.i_n_sma), ("roc", self.i_n_roc)):
-            mem = memory.Memory(shape=signed(32), depth=depth, init=[])
-            m.submodules[f"ring_{name}"] = mem
-            rd = mem.read_port(domain="sync", transparent_for=())
-            wr = mem.write_port()
+            ring = RegisteredMemory(signed(32), depth, collision=True, name=f"ring_{name}")
+            m.submodules[f"ring_{name}"] = ring
             m.d.comb += [
-                rd.addr.eq(Cat((self.i_ptr - n)[:p.ring_bits], self.i_sym)), rd.en.eq(en),
-                wr.addr.eq(Cat(self.i_ptr, self.i_sym)), wr.data.eq(self.i_price),
-                wr.en.eq(en & self.i_valid),
+                ring.en.eq(en),
+                ring.rd_addr.eq(Cat((self.i_ptr - n)[:p.ring_bits], self.i_sym)),
+                ring.wr_addr.eq(Cat(self.i_ptr, self.i_sym)), ring.wr_data.eq(self.i_price),
+                ring.wr_en.eq(self.i_valid),
             ]
-            tap2 = Signal(signed(32), name=f"old_{name}2")
-            with m.If(en):
-                m.d.sync += tap2.eq(rd.data)    # cycle 1: RAM output, registered
-            taps[name] = tap2
-        old2 = taps["sma"]
+            taps3[name] = dly.get(ring.rd_data, 1, f"tap_{name}")
+        old3 = taps3["sma"]
 
-        sma_full1 = Signal()     # an old price leaves the window
-        sma_ready1 = Signal()    # the window, this tick included, holds n_sma prices
-        roc_full1 = Signal()
+        # Cycle 1: count (before this tick) against the windows.
+        n_sma1 = dly.get(self.i_n_sma, 1, "n_sma")
+        n_roc1 = dly.get(self.i_n_roc, 1, "n_roc")
+        sma_full2 = Signal()     # an old price leaves the window
+        sma_ready2 = Signal()    # the window, this tick included, holds n_sma prices
+        roc_full2 = Signal()
         with m.If(en):
-            m.d.sync += [sma_full1.eq(self.i_count >= self.i_n_sma),
-                         sma_ready1.eq(self.i_count + 1 >= self.i_n_sma),
-                         roc_full1.eq(self.i_count >= self.i_n_roc)]
-        sma_full = [None, sma_full1] + [dly.get(sma_full1, i, "sma_full") for i in (1, 2, 3)]
-        roc_full2 = dly.get(roc_full1, 1, "roc_full")
+            m.d.sync += [sma_full2.eq(self.i_count >= n_sma1),
+                         sma_ready2.eq(self.i_count + 1 >= n_sma1),
+                         roc_full2.eq(self.i_count >= n_roc1)]
 
-        # Squares: price**2 from cycle 0 (ready in cycle 2), old**2 from cycle 2 (cycle 4).
-        def square(value: Value, name: str) -> Signal:
-            parts = [Signal(signed(34), name=f"{name}_{k}") for k in ("ll", "hh", "hl")]
-            result = Signal(unsigned(64), name=f"{name}_sq")
-            with m.If(en):
-                m.d.sync += [part.eq(prod) for part, prod in
-                             zip(parts, square_parts(value), strict=True)]
-                m.d.sync += result.eq(square_sum(*parts))
-            return result
+        # Squares: price**2 = (ll, hh, hl) products of cycle 0 (in cycle 2), summed (plus 2,
+        # for the subtraction below) in cycle 2; old**2 products of cycle 3 (in cycle 5).
+        def products(value: Value, name: str) -> list[Value]:
+            parts = []
+            for k, (a, b) in zip(("ll", "hh", "hl"), square_operands(value), strict=True):
+                mul = RegisteredMultiplier(a.shape(), b.shape(), name=f"{name}_{k}")
+                m.submodules[f"{name}_{k}"] = mul
+                m.d.comb += [mul.en.eq(en), mul.a.eq(a), mul.b.eq(b)]
+                parts.append(mul.p)
+            return parts
 
-        price_sq4 = dly.get(square(self.i_price, "price"), 2, "price_sq")
-        old_sq4 = square(old2, "old")
-
-        # Cycle 2: momentum; sums RAM read.
-        mom3 = Signal(signed(64))
+        ll, hh, hl = products(self.i_price, "price")
+        price_sq_plus2_3 = Signal(unsigned(64))
         with m.If(en):
-            m.d.sync += mom3.eq(Mux(roc_full2 & valid[2], price[2] - taps["roc"], 0))
-        m.submodules.sums = sums = memory.Memory(shape=_SUMS, depth=p.n_symbols, init=[])
-        rd = sums.read_port(domain="sync", transparent_for=())
-        wr = sums.write_port()
-        m.d.comb += [rd.addr.eq(sym[2]), rd.en.eq(en)]
-        sums4 = Signal(_SUMS)
-        with m.If(en):
-            m.d.sync += sums4.eq(rd.data)       # cycle 3: RAM output, registered
-        old4 = dly.get(old2, 2, "old")
+            # hl << 17 has 17 zero bits at the bottom: + 2 goes in there.
+            m.d.sync += price_sq_plus2_3.eq(Cat(ll[:32], hh[:32])
+                                            + Cat(Const(2, 17), hl).as_signed())
+        price_sq_plus2_5 = dly.get(price_sq_plus2_3, 2, "price_sq_plus2")
+        old_ll, old_hh, old_hl = products(old3, "old")
 
-        # Cycle 4: update the sums.
-        full4 = sma_full[4]
-        s1 = Mux(fresh4, 0, sums4.sum)
-        s2 = Mux(fresh4, 0, sums4.sumsq)
+        # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).
+        full3 = dly.get(sma_full2, 1, "sma_full")
+        roc_full3 = dly.get(roc_full2, 1, "roc_full")
+        mom4 = Signal(signed(64))
+        d_sum4 = Signal(signed(64))
         with m.If(en):
             m.d.sync += [
-                self.o_sum.eq(Mux(valid[4], s1 + price[4] - Mux(full4, old4, 0), 0)),
-                self.o_sumsq.eq(Mux(valid[4], s2 + price_sq4 - Mux(full4, old_sq4, 0), 0)),
-                self.o_mom.eq(dly.get(mom3, 1, "mom")),
-                self.o_sma_full.eq(dly.get(sma_ready1, 3, "sma_ready") & valid[4]),
-                self.o_roc_full.eq(dly.get(roc_full2, 2, "roc_full") & valid[4]),
+                mom4.eq(Mux(roc_full3 & valid[3], price[3] - taps3["roc"], 0)),
+                d_sum4.eq(price[3] - Mux(full3, old3, 0)),
+            ]
+        d_sum6 = dly.get(d_sum4, 2, "d_sum")
+
+        # Cycle 4: sums RAM read (data in cycle 6).
+        m.submodules.sums = sums = RegisteredMemory(_SUMS, p.n_symbols, name="sums")
+        m.d.comb += [sums.en.eq(en), sums.rd_addr.eq(sym[4])]
+        sums6 = sums.rd_data
+
+        # Cycle 5: d_sumsq = price**2 - (old**2 if full else 0)
+        #   = (price**2 + 2) + ~(full & ll:hh) + ~(full & hl << 17)  (a carry-save layer).
+        full5 = dly.get(sma_full2, 3, "sma_full")
+        old_low = Mux(full5, Cat(old_ll[:32], old_hh[:32]), 0)
+        old_mid = Mux(full5, old_hl << 17, 0)
+        d_sumsq6 = Signal(unsigned(64))
+        with m.If(en):
+            m.d.sync += d_sumsq6.eq(add3(m, price_sq_plus2_5, ~Value.cast(old_low),
+                                         ~Value.cast(old_mid), 64))
+
+        # Cycle 6: sums = (0 if fresh else sums) + d: one adder straight from the RAM.
+        fresh6 = dly.get(self.i_fresh, 5, "fresh")
+        new_sum = Mux(fresh6, d_sum6, sums6.sum + d_sum6)
+        new_sumsq = Mux(fresh6, d_sumsq6, sums6.sumsq + d_sumsq6)
+        with m.If(en):
+            m.d.sync += [
+                self.o_sum.eq(Mux(valid[6], new_sum, 0)),
+                self.o_sumsq.eq(Mux(valid[6], new_sumsq, 0)),
+                self.o_mom.eq(dly.get(mom4, 2, "mom")),
+                self.o_sma_full.eq(dly.get(sma_ready2, 4, "sma_ready") & valid[6]),
+                self.o_roc_full.eq(dly.get(roc_full2, 4, "roc_full") & valid[6]),
             ]
 
-        # Cycle 5: write the sums back.
+        # Cycle 7: write the sums back.
         m.d.comb += [
-            wr.addr.eq(sym[5]), wr.en.eq(en & valid[5]),
-            wr.data.sum.eq(self.o_sum), wr.data.sumsq.eq(self.o_sumsq),
+            sums.wr_addr.eq(sym[7]), sums.wr_en.eq(valid[7]),
+            sums.wr_data.sum.eq(self.o_sum), sums.wr_data.sumsq.eq(self.o_sumsq),
         ]
         return m

@@ -12,6 +12,13 @@ Both flows synthesise the same top, ``tickgate_synth_top`` (:mod:`.synth_wrapper
 engine's ~1200 port bits do not fit the ECP5 package, so a thin serial-in/serial-out shell
 feeds them from a few pins. Using it for xc7 too keeps the two sets of figures comparable;
 its own cost (one FF per port bit, about one LUT per output bit) is stated in the report.
+Yosys reads the top as Amaranth's RTLIL (seconds, where Amaranth's Verilog with its memory
+initialisation took minutes): ``tickgate_synth_top.il`` for xc7, elaborated without a
+platform (the blocks' behavioural RAMs and multipliers, which Yosys maps to BRAM and DSP48E1
+with their registers), and ``tickgate_synth_top_ecp5.il`` for ECP5, elaborated with
+:class:`~tickgate.gateware.primitives.ECP5Target` (DP16KD and MULT18X18D instances with
+their internal registers, which Yosys's own ECP5 mapping leaves unused). The core alone is
+also written as Verilog, ``<core>.v``, as ``tickgate hw verilog`` writes it.
 
 How the xc7 resources are counted (:func:`xc7_utilisation`): ``lut`` is physical LUTs: one
 for each LUT1..LUT6 cell, and for distributed RAM and shift registers the LUTs the
@@ -44,6 +51,7 @@ __all__ = [
     "XC7Z020",
     "ECP5_85F",
     "write_verilog",
+    "write_rtlil",
     "build_engine",
     "synthesise",
     "parse_stat_json",
@@ -96,14 +104,31 @@ class SynthError(RuntimeError):
 
 # --------------------------------------------------------------------------- Verilog
 
-def write_verilog(design: Any, out_dir: str | Path, name: str) -> Path:
+def write_verilog(design: Any, out_dir: str | Path, name: str, *,
+                  platform: Any = None) -> Path:
     """Convert an Amaranth component to ``out_dir/<name>.v``; return the file's path."""
     from amaranth.back import verilog
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.v"
-    path.write_text(verilog.convert(design, name=name))
+    path.write_text(verilog.convert(design, name=name, platform=platform))
+    return path
+
+
+def write_rtlil(design: Any, out_dir: str | Path, name: str, *, platform: Any = None,
+                file_name: str | None = None) -> Path:
+    """Convert an Amaranth component to RTLIL, ``out_dir/<file_name or name>.il``.
+
+    Yosys reads Amaranth's RTLIL much faster than its Verilog (no memory initialisation
+    statements to parse and no processes to re-extract).
+    """
+    from amaranth.back import rtlil
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{file_name or name}.il"
+    path.write_text(rtlil.convert(design, name=name, platform=platform))
     return path
 
 
@@ -347,10 +372,14 @@ class _Runner:
         self.progress(f"{step}: done in {self.seconds[step]:.1f} s")
 
 
-def _xc7_chain(runner: _Runner, verilog: Path, top: str) -> dict[str, int]:
+def _read_command(source: Path) -> str:
+    return f"read_rtlil {source.name}" if source.suffix == ".il" else f"read_verilog {source.name}"
+
+
+def _xc7_chain(runner: _Runner, source: Path, top: str) -> dict[str, int]:
     script = runner.work / "xc7.ys"
     script.write_text(
-        f"read_verilog {verilog.name}\n"
+        f"{_read_command(source)}\n"
         f"synth_xilinx -family xc7 -top {top} -flatten\n"
         "tee -q -o xc7_stat.json stat -json\n"
         "tee -q -o xc7_stat.txt stat\n"
@@ -363,11 +392,11 @@ def _xc7_chain(runner: _Runner, verilog: Path, top: str) -> dict[str, int]:
                          f"{runner.work / 'xc7_yosys.log'}") from exc
 
 
-def _ecp5_chain(runner: _Runner, verilog: Path, top: str, freq_mhz: float,
+def _ecp5_chain(runner: _Runner, source: Path, top: str, freq_mhz: float,
                 seed: int) -> dict[str, Any]:
     script = runner.work / "ecp5.ys"
     script.write_text(
-        f"read_verilog {verilog.name}\n"
+        f"{_read_command(source)}\n"
         f"synth_ecp5 -top {top} -json ecp5_netlist.json\n"
         "tee -q -o ecp5_stat.json stat -json\n"
     )
@@ -417,9 +446,17 @@ def synthesise(make_core: Callable[[], Any], out_dir: str | Path, *,
                progress: Callable[[str], None] = _stderr) -> dict[str, Any]:
     """Run both flows on the core ``make_core()`` builds; write and return the report.
 
-    ``make_core`` is called twice (the core alone for ``<core_name>.v``, then inside the
-    wrapper). ``jobs=1`` runs the two tool chains one after the other.
+    ``make_core`` is called three times: the core alone for ``<core_name>.v`` (behavioural
+    Verilog, as ``tickgate hw verilog`` writes it), then inside the wrapper twice, as RTLIL
+    (which Yosys reads much faster than Amaranth's Verilog): ``tickgate_synth_top.il``
+    elaborated without a platform for xc7 (Yosys infers BRAM and DSP48E1 with their
+    registers) and ``tickgate_synth_top_ecp5.il`` with
+    :class:`~tickgate.gateware.primitives.ECP5Target`, which instantiates DP16KD and
+    MULT18X18D with their internal registers (Yosys would map them without). ``jobs=1``
+    runs the two tool chains one after the other.
     """
+    from tickgate.gateware.primitives import ECP5Target
+
     from .synth_wrapper import SYNTH_TOP_NAME, SynthTop
 
     work = Path(out_dir)
@@ -429,14 +466,16 @@ def synthesise(make_core: Callable[[], Any], out_dir: str | Path, *,
     core = make_core()
     write_verilog(core, work, core_name)
     top = SynthTop(make_core(), width=width)
-    verilog = write_verilog(top, work, SYNTH_TOP_NAME)
+    xc7_rtlil = write_rtlil(top, work, SYNTH_TOP_NAME)
+    ecp5_rtlil = write_rtlil(SynthTop(make_core(), width=width), work, SYNTH_TOP_NAME,
+                             platform=ECP5Target(), file_name=f"{SYNTH_TOP_NAME}_ecp5")
     seconds = {"verilog": round(time.monotonic() - start, 1)}
-    progress(f"verilog: {verilog} ({seconds['verilog']:.1f} s)")
+    progress(f"rtlil: {xc7_rtlil}, {ecp5_rtlil} ({seconds['verilog']:.1f} s)")
 
     runner = _Runner(work, timeout, progress)
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
-        xc7 = pool.submit(_xc7_chain, runner, verilog, SYNTH_TOP_NAME)
-        ecp5 = pool.submit(_ecp5_chain, runner, verilog, SYNTH_TOP_NAME, freq_mhz, seed)
+        xc7 = pool.submit(_xc7_chain, runner, xc7_rtlil, SYNTH_TOP_NAME)
+        ecp5 = pool.submit(_ecp5_chain, runner, ecp5_rtlil, SYNTH_TOP_NAME, freq_mhz, seed)
         errors = []
         for future in (xc7, ecp5):
             exc = future.exception()

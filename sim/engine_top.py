@@ -70,7 +70,11 @@ class EngineAxisTop(Elaboratable):
         return m
 
 
-def engine_axis_verilog(params: EngineParams | None = None) -> str:
-    """Return the Verilog of :class:`EngineAxisTop` as module ``tickgate_engine_axis``."""
+def engine_axis_verilog(params: EngineParams | None = None, *, platform: object = None) -> str:
+    """Return the Verilog of :class:`EngineAxisTop` as module ``tickgate_engine_axis``.
+
+    ``platform``: e.g. :class:`tickgate.gateware.primitives.ECP5Target` for the ECP5
+    primitives (simulate with ``tests/cocotb/ecp5_prims.v``).
+    """
     top = EngineAxisTop(params)
-    return verilog.convert(top, name=TOP_NAME, ports=top.ports())
+    return verilog.convert(top, name=TOP_NAME, ports=top.ports(), platform=platform)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -43,8 +43,10 @@ def test_id(nodeid: str) -> str:
 
 
 def run_bench(*, sim: str, verilog: str, toplevel: str, module: str, name: str,
-              env: Mapping[str, str]) -> None:
+              env: Mapping[str, str], extra_sources: Sequence[Path] = ()) -> None:
     """Write ``verilog``, build it with ``sim`` and run the cocotb ``module`` on it.
+
+    ``extra_sources``: more Verilog files to compile with it (e.g. primitive models).
 
     Raises ``AssertionError`` naming the results file if any cocotb test failed.
     """
@@ -63,7 +65,7 @@ def run_bench(*, sim: str, verilog: str, toplevel: str, module: str, name: str,
             os.environ["MAKEFLAGS"] = f"{flags} {VERILATOR_MAKEFLAGS}".strip()
     runner = get_runner(sim)
     build_args = VERILATOR_ARGS if sim == "verilator" else []
-    runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
+    runner.build(sources=[source, *extra_sources], hdl_toplevel=toplevel, build_dir=build_dir,
                  build_args=build_args, waves=waves, always=False, timescale=("1ns", "1ps"),
                  log_file=build_dir / "build.log")
     results = runner.test(test_module=module, hdl_toplevel=toplevel, build_dir=build_dir,

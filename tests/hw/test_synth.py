@@ -268,7 +268,8 @@ def test_synth_cli_json_report(standin_run):
     _check_schema(report, 16)
     assert report["latency_cycles"] == 3
     assert report["latency_ns"] == pytest.approx(3000 / report["ecp5_fmax_mhz"], abs=0.01)
-    for name in ("tickgate_engine.v", f"{SYNTH_TOP_NAME}.v", "xc7_yosys.log",
+    for name in ("tickgate_engine.v", f"{SYNTH_TOP_NAME}.il", f"{SYNTH_TOP_NAME}_ecp5.il",
+                 "xc7_yosys.log",
                  "ecp5_yosys.log", "ecp5_nextpnr.log", "ecp5_critical_path.txt"):
         assert (out / name).stat().st_size > 0
 
