@@ -48,6 +48,7 @@ synth: $(STAMP)  ## Synthesise for xc7z020 and ECP5-85F and print the JSON repor
 
 bench: $(STAMP)  ## Model-board throughput vs TA-Lib, and the synthesis report
 	$(PY) bench/bench_model.py --json build/bench_model.json
+	$(PY) bench/bench_replay.py
 	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS) > build/synth_report.json
 	@cat build/synth_report.json
 

@@ -38,10 +38,11 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 import numpy as np
 
@@ -239,6 +240,39 @@ def replay(ticks_path: str | os.PathLike[str], out_path: str | os.PathLike[str] 
                         batch=batch, started=started)
 
 
+@contextmanager
+def _replay_outputs(out_path: str | os.PathLike[str] | None,
+                    raw_path: str | os.PathLike[str] | None, total: int,
+                    mode: str) -> Iterator[tuple[IO | None, np.ndarray | None]]:
+    """Open the replay's outputs; put the CSV in place only if the replay succeeds.
+
+    The CSV is written to ``<out>.part`` and renamed at the end; on any error both the
+    partial CSV and the raw ``.npy`` are removed, so a failed replay leaves nothing behind.
+    """
+    raw = None
+    if raw_path is not None:
+        raw = np.lib.format.open_memmap(raw_path, mode="w+", dtype=FEATURE_DTYPE,
+                                        shape=(total,))
+    tmp = None if out_path is None else Path(f"{out_path}.part")
+    newline = None if "b" in mode else ""
+    out_file = None if tmp is None else open(tmp, mode, newline=newline)
+    try:
+        yield out_file, raw
+    except BaseException:
+        if out_file is not None:
+            out_file.close()
+            os.unlink(tmp)  # type: ignore[arg-type]
+        if raw is not None:
+            del raw
+            os.unlink(raw_path)  # type: ignore[arg-type]
+        raise
+    if out_file is not None:
+        out_file.close()
+        os.replace(tmp, out_path)  # type: ignore[arg-type]
+    if raw is not None:
+        raw.flush()
+
+
 def _replay_slow(reader: _TickReader, out_path: str | os.PathLike[str] | None, *,
                  config: ReplayConfig, params: EngineParams,
                  raw_path: str | os.PathLike[str] | None, batch: int,
@@ -256,16 +290,10 @@ def _replay_slow(reader: _TickReader, out_path: str | os.PathLike[str] | None, *
     periods = config.periods
     names = periods.column_names()
     header = reader.header + (["quote"] if reader.mid else []) + names
-    raw = None
-    if raw_path is not None:
-        raw = np.lib.format.open_memmap(raw_path, mode="w+", dtype=FEATURE_DTYPE,
-                                        shape=(total,))
-    tmp = None if out_path is None else Path(f"{out_path}.part")
-    out_file = None if tmp is None else open(tmp, "w", newline="")
     last: dict[str, dict[str, float]] = {}
     buffer = np.zeros(min(batch, max(total, 1)), FEATURE_DTYPE)
     done = 0
-    try:
+    with _replay_outputs(out_path, raw_path, total, "w") as (out_file, raw):
         writer = None if out_file is None else csv.writer(out_file, lineterminator="\n")
         if writer is not None:
             writer.writerow(header)
@@ -284,19 +312,6 @@ def _replay_slow(reader: _TickReader, out_path: str | os.PathLike[str] | None, *
             for sym in np.unique(records["symbol"]):
                 i = np.flatnonzero(records["symbol"] == sym)[-1]
                 last[packer.table.names[sym]] = {n: float(columns[n][i]) for n in names}
-    except BaseException:
-        if out_file is not None:
-            out_file.close()
-            os.unlink(tmp)  # type: ignore[arg-type]
-        if raw is not None:
-            del raw
-            os.unlink(raw_path)  # type: ignore[arg-type]
-        raise
-    if out_file is not None:
-        out_file.close()
-        os.replace(tmp, out_path)  # type: ignore[arg-type]
-    if raw is not None:
-        raw.flush()
     return ReplaySummary(ticks=total, symbols=list(packer.table.names),
                          seconds=time.perf_counter() - started, last=last)
 
@@ -532,16 +547,10 @@ class _FastReplay:
         periods = config.periods
         names = periods.column_names()
         header = self.reader.header + (["quote"] if self.reader.mid else []) + names
-        raw = None
-        if raw_path is not None:
-            raw = np.lib.format.open_memmap(raw_path, mode="w+", dtype=FEATURE_DTYPE,
-                                            shape=(total,))
-        tmp = None if out_path is None else Path(f"{out_path}.part")
-        out_file = None if tmp is None else open(tmp, "wb")
         last: dict[str, dict[str, float]] = {}
         buffer = np.zeros(min(self.batch, max(total, 1)), FEATURE_DTYPE)
         done = 0
-        try:
+        with _replay_outputs(out_path, raw_path, total, "wb") as (out_file, raw):
             if out_file is not None:
                 text = io.StringIO()
                 csv.writer(text, lineterminator="\n").writerow(header)
@@ -587,19 +596,6 @@ class _FastReplay:
                     if mid_texts:
                         data = self._patch_mid(b, data, mid_texts, names, columns)
                     out_file.write(data)
-        except BaseException:
-            if out_file is not None:
-                out_file.close()
-                os.unlink(tmp)  # type: ignore[arg-type]
-            if raw is not None:
-                del raw
-                os.unlink(raw_path)  # type: ignore[arg-type]
-            raise
-        if out_file is not None:
-            out_file.close()
-            os.replace(tmp, out_path)  # type: ignore[arg-type]
-        if raw is not None:
-            raw.flush()
         return ReplaySummary(ticks=total, symbols=list(self.names),
                              seconds=time.perf_counter() - started, last=last)
 
