@@ -46,7 +46,7 @@ verilog: $(STAMP)  ## Write the engine's Verilog to build/verilog
 synth: $(STAMP)  ## Synthesise for xc7z020 and ECP5-85F and print the JSON report
 	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS)
 
-bench: $(STAMP)  ## Model-board throughput vs TA-Lib, and the synthesis report
+bench: $(STAMP)  ## Model-board and replay throughput (vs TA-Lib), and the synthesis report
 	$(PY) bench/bench_model.py --json build/bench_model.json
 	$(PY) bench/bench_replay.py
 	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS) > build/synth_report.json
