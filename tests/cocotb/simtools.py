@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pytest
+from ci_policy import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = Path(__file__).resolve().parent
@@ -31,10 +31,7 @@ def require_simulator(sim: str) -> None:
     """Skip (fail when ``CI=true``) if ``sim``'s executable is not on PATH."""
     exe = {"verilator": "verilator", "icarus": "iverilog"}[sim]
     if shutil.which(exe) is None:
-        message = f"{exe} is not on PATH (run `make install`)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"{exe} is not on PATH (run `make install`)")
 
 
 def test_id(nodeid: str) -> str:
