@@ -23,7 +23,17 @@ from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
 from .params import ALPHA_BITS, EngineConfig
-from .records import FEATURE_DTYPE, FEATURE_FIELDS, TICK_DTYPE, TICK_FIELDS, Field
+from .records import (
+    FEATURE_DTYPE,
+    FEATURE_FIELDS,
+    ORDER_DTYPE,
+    ORDER_FIELDS,
+    OUTPUT_DTYPE,
+    OUTPUT_FIELDS,
+    TICK_DTYPE,
+    TICK_FIELDS,
+    Field,
+)
 
 __all__ = [
     "record_layout",
@@ -31,6 +41,10 @@ __all__ = [
     "FEATURE_LAYOUT",
     "TICK_PAYLOAD",
     "FEATURE_PAYLOAD",
+    "ORDER_LAYOUT",
+    "OUTPUT_LAYOUT",
+    "ORDER_PAYLOAD",
+    "OUTPUT_PAYLOAD",
     "CONFIG_LAYOUT",
     "MAX_WINDOW",
     "WINDOW_BITS",
@@ -58,6 +72,10 @@ TICK_LAYOUT = record_layout(TICK_FIELDS)
 FEATURE_LAYOUT = record_layout(FEATURE_FIELDS)
 TICK_PAYLOAD = data.StructLayout({"data": TICK_LAYOUT, "last": 1})
 FEATURE_PAYLOAD = data.StructLayout({"data": FEATURE_LAYOUT, "last": 1})
+ORDER_LAYOUT = record_layout(ORDER_FIELDS)
+OUTPUT_LAYOUT = record_layout(OUTPUT_FIELDS)
+ORDER_PAYLOAD = data.StructLayout({"data": ORDER_LAYOUT, "last": 1})
+OUTPUT_PAYLOAD = data.StructLayout({"data": OUTPUT_LAYOUT, "last": 1})
 
 CONFIG_LAYOUT = data.StructLayout({
     f.name: unsigned(ALPHA_BITS) if f.name.startswith("alpha") else unsigned(WINDOW_BITS)
@@ -66,6 +84,8 @@ CONFIG_LAYOUT = data.StructLayout({
 
 assert TICK_LAYOUT.size == 8 * TICK_DTYPE.itemsize
 assert FEATURE_LAYOUT.size == 8 * FEATURE_DTYPE.itemsize
+assert ORDER_LAYOUT.size == 8 * ORDER_DTYPE.itemsize
+assert OUTPUT_LAYOUT.size == 8 * OUTPUT_DTYPE.itemsize
 
 
 def record_to_int(record: np.void | np.ndarray) -> int:
