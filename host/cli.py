@@ -35,10 +35,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     hw = sub.add_parser("hw", help="gateware build: Verilog, synthesis report")
     hw_sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
-    verilog = hw_sub.add_parser("verilog", help="write the engine's Verilog")
+    verilog = hw_sub.add_parser("verilog", help="write the card's Verilog and regmap.json")
     verilog.add_argument("--out", required=True, help="folder to write into")
     verilog.add_argument("--symbols", type=int, default=64, help="symbols (default 64)")
-    verilog.set_defaults(handler="tickgate.hw.synth:verilog_main")
+    verilog.set_defaults(handler="tickgate.hw.build:verilog_main")
     synth = hw_sub.add_parser("synth", help="synthesise for xc7z020 and ECP5-85F, report")
     synth.add_argument("--json", action="store_true", help="print the report as JSON")
     synth.add_argument("--out", default="build/synth", help="work folder (build/synth)")

@@ -1,0 +1,83 @@
+"""Reference model of the whole card: engine, decision unit and risk gate, record for record.
+
+:class:`TopModel` produces exactly the ``OUTPUT_DTYPE`` records of
+:class:`~.top.TickgateTop`. The engine and the decision unit depend only on the order of
+the ticks, so they run in batches (:meth:`TopModel.tick_records`); the risk gate depends on
+how ticks and host orders were interleaved by the card's arbiter, so the model takes that
+order as given: :meth:`TopModel.pass_tick` and :meth:`TopModel.pass_order` apply one record
+to the gate's state in turn and return the finished record.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .decision import DecisionConfig
+from .decision_model import DecisionModel
+from .model import EngineModel
+from .params import EngineConfig, EngineParams
+from .records import FEATURE_DTYPE, ORDER_DTYPE, OUTPUT_DTYPE, FeatureValid, OutputKind
+from .risk_model import RiskLimits, RiskModel
+
+__all__ = ["TopModel"]
+
+
+class TopModel:
+    """The card's model (see the module docstring). State persists across calls."""
+
+    def __init__(self, params: EngineParams | None = None, *,
+                 engine: EngineConfig | None = None, decision: DecisionConfig | None = None,
+                 limits: RiskLimits | None = None) -> None:
+        self.params = params or EngineParams()
+        self.engine = EngineModel(self.params, engine or EngineConfig())
+        self.decision = DecisionModel(self.params, decision or DecisionConfig())
+        self.risk = RiskModel(self.params.n_symbols, limits)
+
+    def tick_records(self, ticks: np.ndarray) -> np.ndarray:
+        """Run ticks through the engine and the decision unit; return unchecked records.
+
+        Each record has the features, ``kind`` (FEATURE, plus ORDER when the decision fired),
+        the score and the intent; its verdict is added by :meth:`pass_tick`.
+        """
+        features = self.engine.process(ticks)
+        decisions = self.decision.process(features)
+        out = np.zeros(len(ticks), OUTPUT_DTYPE)
+        for name in FEATURE_DTYPE.names:
+            if not name.startswith("_"):
+                out[name] = features[name]
+        fire = decisions["fire"].astype(bool)
+        out["kind"] = np.where(fire, OutputKind.FEATURE | OutputKind.ORDER, OutputKind.FEATURE)
+        out["score"] = decisions["score"]
+        for name, src in (("order_id", "order_id"), ("qty", "qty"), ("order_price", "price"),
+                          ("side", "side"), ("strategy", "strategy")):
+            out[name] = np.where(fire, decisions[src], 0)
+        return out
+
+    def pass_tick(self, record: np.void) -> np.void:
+        """Apply one record of :meth:`tick_records` to the risk gate; return it finished."""
+        record = record.copy()
+        if not record["valid"] & FeatureValid.BAD_SYMBOL:
+            self.risk.tick(int(record["symbol"]), int(record["price"]), int(record["ts"]))
+        if record["kind"] & OutputKind.ORDER:
+            record["reject"] = self.risk.order(
+                symbol=int(record["symbol"]), side=int(record["side"]), qty=int(record["qty"]),
+                price=int(record["order_price"]))
+        return record
+
+    def pass_order(self, order: np.void) -> np.void:
+        """Check one host order (an ``ORDER_DTYPE`` record); return its output record."""
+        if order.dtype != ORDER_DTYPE:
+            raise TypeError(f"order must have ORDER_DTYPE, not {order.dtype}")
+        out = np.zeros((), OUTPUT_DTYPE)
+        out["kind"] = OutputKind.ORDER | OutputKind.HOST
+        out["symbol"] = order["symbol"]
+        out["order_id"] = order["order_id"]
+        out["qty"] = order["qty"]
+        out["order_price"] = order["price"]
+        out["side"] = order["side"]
+        out["strategy"] = order["strategy"]
+        out["reject"] = self.risk.order(symbol=int(order["symbol"]), side=int(order["side"]),
+                                        qty=int(order["qty"]), price=int(order["price"]),
+                                        flags=int(order["flags"]))
+        out["ts"] = self.risk.now
+        return out[()]

@@ -1,0 +1,40 @@
+"""``tickgate hw verilog``: the card's Verilog and its register map, side by side.
+
+The register map's one source of truth is the gateware (:mod:`tickgate.gateware.card_regs`);
+this writes it as ``regmap.json`` next to ``tickgate_top.v`` so that every bitstream built
+from that Verilog ships with the JSON the host's register access is generated from
+(:mod:`tickgate.drivers.regmap`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tickgate.gateware.params import EngineParams
+
+__all__ = ["write_top", "verilog_main"]
+
+REGMAP_FILE = "regmap.json"
+
+
+def write_top(out_dir: str | Path, params: EngineParams | None = None) -> tuple[Path, Path]:
+    """Write ``tickgate_top.v`` and ``regmap.json`` into ``out_dir``; return both paths."""
+    from amaranth.back import verilog
+
+    from tickgate.gateware.top import TOP_NAME, TickgateTop
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    top = TickgateTop(params)
+    verilog_path = out / f"{TOP_NAME}.v"
+    verilog_path.write_text(verilog.convert(top, name=TOP_NAME))
+    regmap_path = out / REGMAP_FILE
+    top.regmap.write_json(regmap_path)
+    return verilog_path, regmap_path
+
+
+def verilog_main(args) -> int:
+    """``tickgate hw verilog --out DIR [--symbols N]``."""
+    for path in write_top(args.out, EngineParams(n_symbols=args.symbols)):
+        print(path)
+    return 0
