@@ -32,7 +32,7 @@ registers, valid exactly :attr:`DecisionUnit.LATENCY` enabled cycles after the i
 held while ``en`` is low. ``o_intent`` is all zero unless ``o_intent.fire``; ``fire`` is 0
 whenever ``o_valid`` is 0. ``o_score``/``o_saturated`` mean nothing while ``o_valid`` is 0.
 
-Pipeline (latency 6, one record per enabled cycle, any symbol order)
+Pipeline (latency 5, one record per enabled cycle, any symbol order)
 --------------------------------------------------------------------
 1. ``x_k`` (carry-save + one carry chain), and ``x_k >= 2**t_k``, ``x_k < -2**t_k`` with
    ``t_k = min(17 + shift_k, width - 1)`` (so ``q_k`` is clamped iff one holds);
@@ -40,26 +40,28 @@ Pipeline (latency 6, one record per enabled cycle, any symbol order)
 2. ``q_k`` = bits 0..17 of ``x_k >> shift_k``, or the clamp value: the multipliers' input
    registers (:class:`~.primitives.RegisteredMultiplier`, signed 18 x signed 16).
 3. products (34 bits), inside the multipliers.
-4. three partial sums of three terms (the products and ``bias``), 40 bits.
-5. ``score`` and the four threshold compares (each a carry-save layer and one carry chain),
+4. ``score`` and the four threshold compares, each straight from the eight products, ``bias``
+   (and the threshold constant) through one carry-save tree and one 40-bit carry chain,
    folded with ``eligible`` into the four transitions; the symbol's state is read from its
-   register, or from the pending write (below) if that is the same symbol.
-6. the state machine on the state read in stage 5, or on the pending write if the record
-   before (in stage 6 one enabled cycle earlier) was the same symbol (forwarding, decided in
-   stage 5); FLAT if fresh. The new state becomes the *pending write*, which goes into the
+   register, or from the pending write (below) if that is the same symbol. (Until the card
+   had to fit its 16-cycle tick-to-verdict budget, the partial sums had a stage of their own.)
+5. the state machine on the state read in stage 4, or on the pending write if the record
+   before (in stage 5 one enabled cycle earlier) was the same symbol (forwarding, decided in
+   stage 4); FLAT if fresh. The new state becomes the *pending write*, which goes into the
    symbol's register at the next enabled edge (a short register-to-register path); output
    registers and the intent counter.
 
 Timing: alone behind ``hw.synth_wrapper.SynthTop`` (64 symbols, ECP5-85F speed 6, Yosys +
 nextpnr, seed 1) it reaches about 110 MHz, not 150: the critical path is stage 2 (``x_k``
 register, 65-bit shift by a run-time amount, clamp, MULT18X18D ``A`` port; 6 LUT levels,
-three quarters of it routing). Meeting 150 MHz needs that stage split, i.e. a cycle taken
-from elsewhere in the budget of 6.
+three quarters of it routing), measured with the latency-6 version (separate partial sums).
+Meeting 150 MHz needs that stage split, i.e. a cycle taken from elsewhere in the card's
+budget.
 
 Per-symbol state: ``n_symbols`` 2-bit registers (reset to FLAT with the design's reset, like
-the intent counter), read in stage 5 and written one enabled cycle after stage 6, so the
+the intent counter), read in stage 4 and written one enabled cycle after stage 5, so the
 read-modify-write of back-to-back records of one symbol is exact through two forwarding
-paths (pending write into the stage-5 read; previous record's result into stage 6).
+paths (pending write into the stage-4 read; previous record's result into stage 5).
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ class DecisionUnit(wiring.Component):
     of one symbol included; state for ``params.n_symbols`` symbols.
     """
 
-    LATENCY = 6
+    LATENCY = 5
 
     def __init__(self, params: EngineParams | None = None) -> None:
         self.params = params or EngineParams()
@@ -340,42 +342,38 @@ class DecisionUnit(wiring.Component):
         s2["sat"] = stage(Cat(*his, *los).any(), "sat_2")
         s3 = meta(s2, 3)
 
-        # Stage 4: three sums of three terms.
-        groups = [products[0:3], products[3:6], [*products[6:8], cfg.bias]]
-        partial = [stage(_csa_sum(m, g, SCORE_BITS, f"part{j}"), f"part{j}_4")
-                   for j, g in enumerate(groups)]
-        s4 = meta(s3, 4)
-
-        # Stage 5: the score and its compares (score - c >= 0 or < 0) folded with
+        # Stage 4: the score and its compares (score - c >= 0 or < 0), each straight from
+        # the products and bias through one carry-save tree and one carry chain, folded with
         # ``eligible`` and good into the four transitions; the state read (forwarding the
-        # pending write); whether the record now in stage 6 writes this record's symbol.
-        # Stage 6 (the record in s5) keeps its result in the pending write ``pw_*``, which
+        # pending write); whether the record now in stage 5 writes this record's symbol.
+        # Stage 5 (the record in s4) keeps its result in the pending write ``pw_*``, which
         # goes into the symbol's register at the next enabled edge.
         pw_valid = Signal(name="pw_valid")
         pw_symbol = Signal(sym_bits, name="pw_symbol", reset_less=True)
         pw_state = Signal(2, name="pw_state")
-        s5 = meta(s4, 5)
-        good4 = s4["valid"] & ~s4["bad"] & s4["eligible"]
-        score = stage(_csa_sum(m, partial, SCORE_BITS, "score"), "score_5")
+        s4 = meta(s3, 4)
+        good3 = s3["valid"] & ~s3["bad"] & s3["eligible"]
+        terms = [*products, cfg.bias]
+        score = stage(_csa_sum(m, terms, SCORE_BITS, "score"), "score_4")
         compares = {}
         for name, value, ge in (("enter", -cfg.enter, True),       # score >= enter
                                 ("nenter", cfg.enter - 1, False),  # score <= -enter
                                 ("exit", -cfg.exit, False),        # score < exit
                                 ("nexit", cfg.exit - 1, True)):    # score > -exit
-            diff = _csa_sum(m, [*partial, _stage_free(m, value, f"k_{name}")], SCORE_BITS,
+            diff = _csa_sum(m, [*terms, _stage_free(m, value, f"k_{name}")], SCORE_BITS,
                             f"cmp_{name}")
             compares[name] = diff >= 0 if ge else diff < 0
-        buy_flat = stage(good4 & compares["enter"], "buy_flat")
-        sell_flat = stage(good4 & ~compares["enter"] & compares["nenter"], "sell_flat")
-        sell_long = stage(good4 & compares["exit"], "sell_long")
-        buy_short = stage(good4 & compares["nexit"], "buy_short")
-        pending = pw_valid & (pw_symbol == s4["symbol"])
-        st_read = stage(Mux(pending, pw_state, Array(self.states)[s4["symbol"]]), "st_read")
-        good5 = s5["valid"] & ~s5["bad"]
-        forward = stage(good5 & (s5["symbol"] == s4["symbol"]), "forward", reset_less=False)
+        buy_flat = stage(good3 & compares["enter"], "buy_flat")
+        sell_flat = stage(good3 & ~compares["enter"] & compares["nenter"], "sell_flat")
+        sell_long = stage(good3 & compares["exit"], "sell_long")
+        buy_short = stage(good3 & compares["nexit"], "buy_short")
+        pending = pw_valid & (pw_symbol == s3["symbol"])
+        st_read = stage(Mux(pending, pw_state, Array(self.states)[s3["symbol"]]), "st_read")
+        good4 = s4["valid"] & ~s4["bad"]
+        forward = stage(good4 & (s4["symbol"] == s3["symbol"]), "forward", reset_less=False)
 
-        # Stage 6: the state machine, the pending write, the outputs.
-        current = Mux(s5["fresh"], FLAT, Mux(forward, pw_state, st_read))
+        # Stage 5: the state machine, the pending write, the outputs.
+        current = Mux(s4["fresh"], FLAT, Mux(forward, pw_state, st_read))
         new_state = Signal(2, name="new_state")
         fire_side = Signal(8, name="fire_side")     # 0: nothing fires
         m.d.comb += new_state.eq(current)
@@ -401,22 +399,22 @@ class DecisionUnit(wiring.Component):
                     for s, reg in enumerate(self.states):
                         with m.Case(s):
                             m.d.sync += reg.eq(pw_state)
-            with m.If(good5):
-                m.d.sync += [pw_valid.eq(1), pw_symbol.eq(s5["symbol"]),
+            with m.If(good4):
+                m.d.sync += [pw_valid.eq(1), pw_symbol.eq(s4["symbol"]),
                              pw_state.eq(new_state)]
             with m.If(fire):
                 m.d.sync += order_id.eq(order_id + 1)
             m.d.sync += [
-                self.o_valid.eq(s5["valid"]),
+                self.o_valid.eq(s4["valid"]),
                 intent.fire.eq(fire),
                 intent.side.eq(fire_side),
                 intent.qty.eq(Mux(fire, cfg.qty, 0)),
-                intent.price.eq(Mux(fire, s5["price"], 0)),
+                intent.price.eq(Mux(fire, s4["price"], 0)),
                 intent.strategy.eq(Mux(fire, cfg.strategy, 0)),
                 intent.order_id.eq(Mux(fire, order_id, 0)),
-                intent.symbol.eq(Mux(fire, s5["symbol"], 0)),
-                self.o_score.eq(Mux(good5, clamped, 0)),
-                self.o_saturated.eq(good5 & s5["sat"]),
+                intent.symbol.eq(Mux(fire, s4["symbol"], 0)),
+                self.o_score.eq(Mux(good4, clamped, 0)),
+                self.o_saturated.eq(good4 & s4["sat"]),
             ]
         return m
 

@@ -202,6 +202,6 @@ def test_disabled_unit_fires_nothing():
 
 
 def test_unit_fits_the_card_budget_and_elaborates_for_ecp5():
-    assert DecisionUnit.LATENCY <= 6
+    assert DecisionUnit.LATENCY <= 5
     text = rtlil.convert(DecisionUnit(SMALL), platform=ECP5Target())
     assert text.count("MULT18X18D") >= 8
