@@ -40,7 +40,7 @@ test-fast: $(STAMP)  ## Run the suite without the slow marker (no full synthesis
 lint: $(STAMP)  ## Check the code with ruff
 	$(VENV)/bin/ruff check .
 
-verilog: $(STAMP)  ## Write the engine's Verilog to build/verilog
+verilog: $(STAMP)  ## Write the card's Verilog and regmap.json to build/verilog
 	$(VENV)/bin/tickgate hw verilog --out build/verilog --symbols $(SYMBOLS)
 
 synth: $(STAMP)  ## Synthesise for xc7z020 and ECP5-85F and print the JSON report
