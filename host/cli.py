@@ -43,6 +43,8 @@ def _build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--json", action="store_true", help="print the report as JSON")
     synth.add_argument("--out", default="build/synth", help="work folder (build/synth)")
     synth.add_argument("--symbols", type=int, default=64, help="symbols (default 64)")
+    synth.add_argument("--core", default="card", choices=["card", "engine"],
+                       help="the whole card (default) or the indicator engine alone")
     synth.set_defaults(handler="tickgate.hw.synth:synth_main")
     return parser
 

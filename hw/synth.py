@@ -579,11 +579,26 @@ def format_report(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def build_card(n_symbols: int) -> Any:
+    """Return the whole card, ``TickgateTop(EngineParams(n_symbols=n_symbols))``."""
+    from tickgate.gateware.params import EngineParams
+    from tickgate.gateware.top import TickgateTop
+
+    return TickgateTop(EngineParams(n_symbols=n_symbols))
+
+
 def synth_main(args) -> int:
-    """``tickgate hw synth [--json] [--out DIR] [--symbols N]``."""
+    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine]``."""
     n_symbols = args.symbols
+    core = getattr(args, "core", "card")
     try:
-        report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols)
+        if core == "engine":
+            report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols)
+        else:
+            from tickgate.gateware.top import TOP_NAME
+
+            report = synthesise(lambda: build_card(n_symbols), args.out, core_name=TOP_NAME,
+                                n_symbols=n_symbols)
     except SynthError as exc:
         print(f"tickgate hw synth: {exc}", file=sys.stderr)
         return 1

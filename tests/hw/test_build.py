@@ -23,3 +23,11 @@ def test_hw_verilog_writes_the_top_and_a_regmap_the_host_reads(tmp_path: Path) -
         for index in range(reg.count):
             assert info.offset(reg.name, index) == gateware.offset(reg.name, index)
     info.check_identity(gateware.ident, gateware.version, gateware.hash)
+
+
+def test_card_goes_tick_to_verdict_in_at_most_16_cycles_in_every_build() -> None:
+    from tickgate.gateware.top import TickgateTop
+
+    for n in (8, 64, 256):
+        params = EngineParams(n_symbols=n, ring_depth=64 if n == 256 else 256)
+        assert TickgateTop.latency_of(params) <= 16, n

@@ -219,9 +219,9 @@ REPORT_KEYS = {"design", "n_symbols", "top", "wrapper", "latency_cycles", "laten
                "seconds_by_step"}
 
 
-def _check_schema(report, n_symbols):
+def _check_schema(report, n_symbols, design="tickgate_engine"):
     assert REPORT_KEYS <= report.keys()
-    assert report["design"] == "tickgate_engine" and report["top"] == SYNTH_TOP_NAME
+    assert report["design"] == design and report["top"] == SYNTH_TOP_NAME
     assert report["n_symbols"] == n_symbols
     assert report["wrapper"]["used"] is True and report["wrapper"]["ff"] > 0
     assert report["ecp5_target_mhz"] == 150.0
@@ -306,10 +306,16 @@ def test_verilog_main(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_full_engine_synthesis(tmp_path):
-    """The real engine at 64 symbols through both flows (minutes)."""
-    report = synth.synthesise(lambda: synth.build_engine(64), tmp_path, n_symbols=64)
-    _check_schema(report, 64)
+def test_full_card_synthesis(tmp_path):
+    """The whole card at 64 symbols through both flows (minutes)."""
+    from tickgate.gateware.params import EngineParams
+    from tickgate.gateware.top import TOP_NAME, TickgateTop
+
+    report = synth.synthesise(lambda: synth.build_card(64), tmp_path, core_name=TOP_NAME,
+                              n_symbols=64)
+    _check_schema(report, 64, TOP_NAME)
+    assert report["latency_cycles"] == TickgateTop.latency_of(EngineParams()) <= 16
+    assert report["ticks_per_cycle"] == 1.0
     assert report["xc7z020"]["lut"]["used"] > report["wrapper"]["lut_approx"]
     assert report["xc7z020"]["dsp"]["used"] > 0
     assert report["ecp5"]["utilisation"]["MULT18X18D"]["used"] > 0
