@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from .axil import AxiLiteRegisters, axil_members, forward_axil
 from .card_regs import Command, Status, SymbolCommand, card_regmap
-from .decision import DecisionUnit
+from .decision import INTENT_LAYOUT, DecisionUnit
 from .engine import IndicatorEngine
 from .layouts import CONFIG_LAYOUT, ORDER_LAYOUT, OUTPUT_LAYOUT
 from .params import EngineParams
@@ -54,6 +54,7 @@ from .records import (
     Reject,
 )
 from .risk import RiskGate
+from .skid import SkidBuffer
 
 __all__ = ["TickgateTop", "TOP_NAME", "PASS_LAYOUT"]
 
@@ -153,18 +154,24 @@ class TickgateTop(wiring.Component):
                      regs.value("gross_hi").eq(gross_hi)]
 
         # ------------------------------------------------------------ output and enable
+        # Three skid buffers (engine -> decision -> arbiter, risk gate -> m_axis) cut the
+        # ready chain into short register-to-register paths without adding a cycle.
         out_pass = risk.o_pass
         out_rec = Signal(OUTPUT_LAYOUT)
         out_valid = risk.o_valid & out_pass.emit
+        m.submodules.out_skid = out_skid = SkidBuffer(len(out_rec.as_value()) + 1)
         advance = Signal()
         m.d.comb += [
-            advance.eq(~out_valid | self.m_axis_tready),
+            advance.eq(~out_valid | out_skid.i_ready),
             risk.en.eq(advance),
             out_rec.eq(out_pass.rec),
             out_rec.reject.eq(risk.o_reject),
-            self.m_axis_tvalid.eq(out_valid),
-            self.m_axis_tdata.eq(out_rec.as_value()),
-            self.m_axis_tlast.eq(out_pass.last),
+            out_skid.i_valid.eq(out_valid),
+            out_skid.i_data.eq(Cat(out_rec.as_value(), out_pass.last)),
+            self.m_axis_tvalid.eq(out_skid.o_valid),
+            self.m_axis_tdata.eq(out_skid.o_data[:-1]),
+            self.m_axis_tlast.eq(out_skid.o_data[-1]),
+            out_skid.o_ready.eq(self.m_axis_tready),
         ]
         with m.If((out_pass.rec.kind & OutputKind.HOST).any()):
             m.d.comb += out_rec.ts.eq(risk.o_now)
@@ -185,24 +192,42 @@ class TickgateTop(wiring.Component):
         ]
 
         # ------------------------------------------------------------ engine -> decision
+        m.submodules.feature_skid = feature_skid = SkidBuffer(FEATURE_BYTES * 8 + 1)
         dec_en = Signal()
-        dec_taken = Signal()
         m.d.comb += [
-            dec_en.eq(~dec.o_valid | dec_taken),
+            feature_skid.i_valid.eq(engine.o_feature.valid),
+            feature_skid.i_data.eq(Cat(engine.o_feature.payload.data.as_value(),
+                                       engine.o_feature.payload.last)),
+            engine.o_feature.ready.eq(feature_skid.i_ready),
             dec.en.eq(dec_en),
-            dec.i_valid.eq(engine.o_feature.valid),
-            dec.i_feature.eq(engine.o_feature.payload.data),
-            engine.o_feature.ready.eq(dec_en),
+            dec.i_valid.eq(feature_skid.o_valid),
+            dec.i_feature.eq(feature_skid.o_data[:-1]),
+            feature_skid.o_ready.eq(dec_en),
         ]
         # The feature record rides beside the decision unit, one register per stage.
-        rec_line = [Cat(engine.o_feature.payload.data.as_value(), engine.o_feature.payload.last)]
+        rec_line = [feature_skid.o_data]
         for k in range(dec.LATENCY):
             reg = Signal(len(rec_line[-1]), name=f"feature_d{k + 1}", reset_less=True)
             with m.If(dec_en):
                 m.d.sync += reg.eq(rec_line[-1])
             rec_line.append(reg)
-        feature = data.View(OUTPUT_LAYOUT, rec_line[-1][:-1])
-        feature_last = rec_line[-1][-1]
+        # The decision unit's output and its record wait in a skid buffer for the arbiter.
+        decided = Cat(rec_line[-1], dec.o_intent.as_value(), dec.o_score, dec.o_saturated)
+        m.submodules.decision_skid = dec_skid = SkidBuffer(len(decided))
+        dec_taken = Signal()
+        m.d.comb += [
+            dec_en.eq(~dec.o_valid | dec_skid.i_ready),
+            dec_skid.i_valid.eq(dec.o_valid), dec_skid.i_data.eq(decided),
+            dec_skid.o_ready.eq(dec_taken),
+        ]
+        width = FEATURE_BYTES * 8
+        feature = data.View(OUTPUT_LAYOUT, dec_skid.o_data[:width])
+        feature_last = dec_skid.o_data[width]
+        rest = dec_skid.o_data[width + 1:]
+        intent = data.View(INTENT_LAYOUT, rest[:INTENT_LAYOUT.size])
+        score = rest[INTENT_LAYOUT.size:INTENT_LAYOUT.size + 32].as_signed()
+        saturated = rest[INTENT_LAYOUT.size + 32]
+        dec_valid = dec_skid.o_valid
 
         # ------------------------------------------------------------ the arbiter
         order = data.View(ORDER_LAYOUT, self.s_axis_order_tdata)
@@ -211,11 +236,11 @@ class TickgateTop(wiring.Component):
         setpos_value = Signal(32)
         last_was_order = Signal()
         pick_setpos = setpos_pending
-        pick_order = ~pick_setpos & self.s_axis_order_tvalid & (~dec.o_valid | ~last_was_order)
-        pick_dec = ~pick_setpos & ~pick_order & dec.o_valid
+        pick_order = ~pick_setpos & self.s_axis_order_tvalid & (~dec_valid | ~last_was_order)
+        pick_dec = ~pick_setpos & ~pick_order & dec_valid
         take = Signal()
         m.d.comb += [
-            risk.i_valid.eq(setpos_pending | self.s_axis_order_tvalid | dec.o_valid),
+            risk.i_valid.eq(setpos_pending | self.s_axis_order_tvalid | dec_valid),
             take.eq(advance & risk.o_ready & risk.i_valid),
             dec_taken.eq(take & pick_dec),
             self.s_axis_order_tready.eq(take & pick_order),
@@ -230,7 +255,6 @@ class TickgateTop(wiring.Component):
 
         item = risk.i_item
         rec = risk.i_pass.rec
-        intent = dec.o_intent
         with m.If(pick_setpos):
             m.d.comb += [item.set_pos.eq(1), item.symbol.eq(setpos_symbol),
                          item.price.eq(setpos_value), risk.i_pass.emit.eq(0)]
@@ -254,7 +278,7 @@ class TickgateTop(wiring.Component):
                 rec.as_value().eq(feature.as_value()),
                 rec.kind.eq(Mux(intent.fire, OutputKind.FEATURE | OutputKind.ORDER,
                                 OutputKind.FEATURE)),
-                rec.score.eq(dec.o_score),
+                rec.score.eq(score),
             ]
             with m.If(intent.fire):
                 m.d.comb += [rec.order_id.eq(intent.order_id), rec.qty.eq(intent.qty),
@@ -269,7 +293,7 @@ class TickgateTop(wiring.Component):
             "ticks_in": tick_in, "records_out": sent,
             "intents": dec_taken & intent.fire, "host_orders": take & pick_order,
             "accepted": checked & (risk.o_reject == 0), "rejected": checked & (risk.o_reject != 0),
-            "saturations": dec_taken & dec.o_saturated, "bus_errors": regs.o_bus_error,
+            "saturations": dec_taken & saturated, "bus_errors": regs.o_bus_error,
         }
         for k in range(Reject.COUNT):
             events[("reject_count", k)] = checked & risk.o_reject[k]
@@ -290,7 +314,8 @@ class TickgateTop(wiring.Component):
         lat_last = Signal(32)
         lat_min = Signal(32, init=2**32 - 1)
         lat_max = Signal(32)
-        tick_out = sent & (out_pass.rec.kind & OutputKind.FEATURE).any()
+        sent_kind = data.View(OUTPUT_LAYOUT, self.m_axis_tdata).kind
+        tick_out = sent & (sent_kind & OutputKind.FEATURE).any()
         latency = (cycles[:32] - stamps.r_data)[:32]
         m.d.comb += stamps.r_en.eq(tick_out)
         with m.If(clear):
