@@ -175,3 +175,79 @@ def test_kill_set_refuses_the_next_order_and_clear_needs_no_breach() -> None:
     assert model.order(symbol=0, side=Side.BUY, qty=3, price=0) == Reject.KILL
     model.clear_kill()
     assert model.order(symbol=0, side=Side.BUY, qty=3, price=0) == 0
+
+
+def boundary_scenario() -> tuple[Scenario, list[int]]:
+    """Each check at its limit (accepted) and one step past it (refused), in one stream.
+
+    Returns the scenario and the verdicts the risk model's boundary tests pin.
+    """
+    limits = RiskLimits(max_qty=5, max_notional=5 * 10_010, collar_bps=50, stale_ms=100,
+                        gross_limit=12, daily_loss_limit=1, max_drawdown=1,
+                        rate_sym_interval=0, rate_global_interval=0, dup_window_ms=50)
+    b = Side.BUY
+    e = [Event("tick", 0, ts=1_000, tick_price=0), Event("tick", 1, ts=1_000, tick_price=0)]
+    want: list[int] = []
+
+    def order(qty: int, price: int, symbol: int = 0, side: int = b, verdict: int = 0) -> None:
+        e.append(Event("order", symbol, qty=qty, price=price, side=side))
+        want.append(verdict)
+
+    order(5, 1)                                   # max_qty at the limit
+    order(6, 2, verdict=Reject.MAX_QTY | Reject.MAX_NOTIONAL | Reject.POSITION)
+    order(5, 10, side=Side.SELL)                  # notional 5 * 10010 at the limit (pos 0)
+    order(5, 11, side=Side.SELL, verdict=Reject.MAX_NOTIONAL)
+    order(1, 50)                                  # collar: 50 bps of 10000 = 50 pips
+    order(1, -50, side=Side.SELL)
+    order(1, 51, verdict=Reject.COLLAR)
+    order(1, -51, side=Side.SELL, verdict=Reject.COLLAR)
+    order(1, 3)                                   # a duplicate of this within 50 ms ...
+    order(1, 3, verdict=Reject.DUPLICATE)
+    e.append(Event("set_pos", 0, price=7))        # position limit 8 on symbol 0
+    order(1, 4)                                   # -> 8: at the limit
+    order(1, 5, verdict=Reject.POSITION)
+    e.append(Event("set_pos", 1, price=-4))       # gross 8 + 4 = 12: at the limit
+    order(1, 6, symbol=1, side=Side.SELL, verdict=Reject.GROSS)   # 8 + 5 > 12
+    order(1, 7, symbol=1)                         # a buy shortens the short: gross 11
+    order(1, 8, symbol=1, side=Side.SELL)         # gross 12: at the limit
+    order(1, 9, symbol=1, side=Side.SELL, verdict=Reject.GROSS)
+    e.append(Event("tick", 1, ts=1_051, tick_price=0))   # clock 1051: duplicate window over
+    order(1, 3, side=Side.SELL)                            # not a duplicate any more (-> 7)
+    e.append(Event("tick", 1, ts=1_100, tick_price=0))   # symbol 0's tick is 100 ms old
+    order(1, 9, side=Side.SELL)
+    e.append(Event("tick", 1, ts=1_101, tick_price=0))   # ... and now 101 ms
+    order(1, 10, side=Side.SELL, verdict=Reject.STALE)
+    order(1, 0, symbol=2, verdict=Reject.RESTRICTED | Reject.STALE)
+    order(0, 0, verdict=Reject.BAD_ORDER)
+    order(1, -10_000, verdict=Reject.BAD_ORDER)            # absolute price 0
+    order(1, 0, symbol=9, verdict=Reject.BAD_ORDER)        # unknown symbol
+    bases = [10_000] * 8
+    pos_limits = [8, 100, 100, 100, 100, 100, 100, 100]
+    return Scenario(limits, bases, pos_limits, 0b100, e), want
+
+
+def test_gate_refuses_one_step_past_each_limit_and_accepts_at_it() -> None:
+    scenario, want = boundary_scenario()
+    assert model_verdicts(scenario) == want
+    got, _, _ = run_gate(scenario, gap=0.0, stall=0.0, seed=0)
+    assert got == want
+
+
+def test_gate_rate_buckets_pass_their_burst_and_refuse_the_next_order() -> None:
+    limits = RiskLimits(max_qty=5, max_notional=10**9, collar_bps=10_000, stale_ms=10**6,
+                        gross_limit=1_000, daily_loss_limit=1, max_drawdown=1,
+                        rate_sym_interval=10, rate_sym_tolerance=20, rate_global_interval=4,
+                        rate_global_tolerance=12)
+    e = [Event("tick", s, ts=1_000, tick_price=0) for s in range(2)]
+    e += [Event("order", 0, qty=1, price=p, side=Side.BUY) for p in range(4)]
+    e += [Event("tick", 0, ts=1_009, tick_price=0), Event("order", 0, qty=1, price=9,
+                                                           side=Side.BUY)]
+    e += [Event("tick", 0, ts=1_010, tick_price=0), Event("order", 0, qty=1, price=10,
+                                                           side=Side.BUY)]
+    e += [Event("order", 1, qty=1, price=p, side=Side.BUY) for p in range(3)]
+    scenario = Scenario(limits, [10_000] * 8, [100] * 8, 0, e)
+    # global: tat 1012 after three orders at 1000, then 1016, 1020, 1024 - 1010 > 12
+    want = [0, 0, 0, Reject.RATE_SYMBOL, Reject.RATE_SYMBOL, 0, 0, 0, Reject.RATE_GLOBAL]
+    assert model_verdicts(scenario) == want
+    got, _, _ = run_gate(scenario, gap=0.0, stall=0.0, seed=0)
+    assert got == want
