@@ -45,6 +45,9 @@ def _build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--symbols", type=int, default=64, help="symbols (default 64)")
     synth.add_argument("--core", default="card", choices=["card", "engine"],
                        help="the whole card (default) or the indicator engine alone")
+    synth.add_argument("--freq", type=float, default=150.0,
+                       help="nextpnr's target clock in MHz (default 150); a target far above "
+                            "what the design reaches makes routing slow")
     synth.set_defaults(handler="tickgate.hw.synth:synth_main")
     return parser
 

@@ -591,14 +591,16 @@ def synth_main(args) -> int:
     """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine]``."""
     n_symbols = args.symbols
     core = getattr(args, "core", "card")
+    freq = float(getattr(args, "freq", 150.0))
     try:
         if core == "engine":
-            report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols)
+            report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols,
+                                freq_mhz=freq)
         else:
             from tickgate.gateware.top import TOP_NAME
 
             report = synthesise(lambda: build_card(n_symbols), args.out, core_name=TOP_NAME,
-                                n_symbols=n_symbols)
+                                n_symbols=n_symbols, freq_mhz=freq)
     except SynthError as exc:
         print(f"tickgate hw synth: {exc}", file=sys.stderr)
         return 1
