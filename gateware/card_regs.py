@@ -51,6 +51,9 @@ class Status:
     KILL = 0x1
     FEED_EXPIRED = 0x2
     CLEARING = 0x4
+    #: A SET_POSITION waits for its slot in the gate's stream; a second one written before
+    #: this clears would replace it, so the host waits for it to clear.
+    SETPOS_PENDING = 0x8
 
 
 def _engine_registers() -> list[Register]:
@@ -117,7 +120,7 @@ def card_regmap(params: EngineParams | None = None) -> RegisterMap:
     """Return the register map of the top level built with ``params``."""
     params = params or EngineParams()
     rows = [
-        Register("status", "ro", width=3, group="control", doc="Status bits"),
+        Register("status", "ro", width=4, group="control", doc="Status bits"),
         Register("kill_set", "wo", width=1, group="control",
                  doc="write 1: set the kill switch (blocks every later order)"),
         Register("kill_clear", "wo", width=1, group="control",

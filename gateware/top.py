@@ -128,6 +128,7 @@ class TickgateTop(wiring.Component):
         m.d.comb += risk.restricted.eq(
             Cat(*(regs.value("restricted", k) for k in range(restricted_words)))[:p.n_symbols])
 
+        setpos_pending = Signal()
         command = regs.value("command")
         command_now = regs.strobe("command")
         sym_cmd = regs.value("sym_command")
@@ -143,10 +144,12 @@ class TickgateTop(wiring.Component):
             risk.i_table_pos_limit.eq(regs.value("sym_pos_limit")),
             risk.i_rd_symbol.eq(regs.value("sym_index")),
             regs.value("sym_position_now").eq(risk.o_rd_position),
-            regs.value("status").eq(Cat(risk.o_kill, risk.o_feed_expired, risk.o_clearing)),
+            regs.value("status").eq(Cat(risk.o_kill, risk.o_feed_expired, risk.o_clearing,
+                                        setpos_pending)),
             regs.value("equity_peak").eq(risk.o_equity_peak),
         ]
-        assert (Status.KILL, Status.FEED_EXPIRED, Status.CLEARING) == (1, 2, 4)
+        assert (Status.KILL, Status.FEED_EXPIRED, Status.CLEARING,
+                Status.SETPOS_PENDING) == (1, 2, 4, 8)
         gross_hi = Signal(8)
         with m.If(regs.read_strobe("gross_lo")):
             m.d.sync += gross_hi.eq(risk.o_gross[32:])
@@ -231,7 +234,6 @@ class TickgateTop(wiring.Component):
 
         # ------------------------------------------------------------ the arbiter
         order = data.View(ORDER_LAYOUT, self.s_axis_order_tdata)
-        setpos_pending = Signal()
         setpos_symbol = Signal(8)
         setpos_value = Signal(32)
         last_was_order = Signal()

@@ -286,7 +286,8 @@ async def kill_switch_refuses_every_later_order_and_position_writes_apply(dut) -
     await tb.write("sym_index", 2)
     await tb.write("sym_position", -7)
     await tb.write("sym_command", SymbolCommand.SET_POSITION)
-    await ClockCycles(tb.dut.clk, 4)
+    while await tb.read("status") & Status.SETPOS_PENDING:
+        pass
     model.risk.set_position(2, -7)
     assert await tb.read("sym_position_now") == -7
     await tb.write("kill_set", 1)
