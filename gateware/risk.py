@@ -18,7 +18,8 @@ after their input, all registers. ``limits`` (:data:`LIMITS_LAYOUT`) and ``restr
 Host side: ``i_table_*`` writes a symbol's base price and position limit; ``i_kill_set`` /
 ``i_kill_clear`` pulses; ``pnl_day``, ``equity`` (live registers); ``i_peak_reset``;
 ``i_clear`` (pulse: forget ticks, positions, buckets, duplicates); ``i_rd_symbol`` ->
-``o_rd_position`` (combinational read-back); ``o_gross``, ``o_kill``, ``o_equity_peak``,
+``o_rd_position`` (combinational read-back; 0 for an unknown symbol, whose table writes and
+position writes are ignored); ``o_gross``, ``o_kill``, ``o_equity_peak``,
 ``o_feed_expired``, ``o_clearing``.
 
 Schedule (the input cycle is A; B and C follow; outputs are registers after C)::
@@ -129,11 +130,12 @@ class RiskGate(wiring.Component):
         state_back = state_mem.read_port(domain="comb")
         state_wr = state_mem.write_port()
         m.d.comb += [
-            table_wr.addr.eq(self.i_table_symbol[:sym_bits]), table_wr.en.eq(self.i_table_we),
+            table_wr.addr.eq(self.i_table_symbol[:sym_bits]),
+            table_wr.en.eq(self.i_table_we & (self.i_table_symbol < n)),
             table_wr.data.base.eq(self.i_table_base),
             table_wr.data.pos_limit.eq(self.i_table_pos_limit),
             state_back.addr.eq(self.i_rd_symbol[:sym_bits]),
-            self.o_rd_position.eq(state_back.data.pos),
+            self.o_rd_position.eq(Mux(self.i_rd_symbol < n, state_back.data.pos, 0)),
         ]
 
         # ------------------------------------------------------------ clearing sweep

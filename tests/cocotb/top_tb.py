@@ -379,6 +379,14 @@ async def bad_host_orders_get_bad_order_and_change_nothing(dut) -> None:
     assert await tb.read("reject_count", 1) == len(bad)
     await tb.write("sym_index", 0)
     assert await tb.read("sym_position_now") == 0 and await tb.read("gross_lo") == 0
+    # A table write to an unknown symbol is ignored (it must not wrap onto symbol 0).
+    await tb.write("sym_index", PARAMS.n_symbols)
+    await tb.write("sym_pos_limit", 0)
+    await tb.write("sym_command", SymbolCommand.WRITE_TABLE)
+    assert await tb.read("sym_position_now") == 0
+    good = np.array([(7, 1, 0, 0, Side.BUY, 0, 0)], ORDER_DTYPE)
+    records = await tb.exchange(model, np.zeros(0, TICK_DTYPE), good)
+    assert records["reject"][0] == 0
 
 
 def check_limits_held(records: np.ndarray, limits: RiskLimits, bases: list[int],
