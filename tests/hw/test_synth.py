@@ -256,7 +256,8 @@ def standin_run(tmp_path_factory):
         patch.setattr(synth, "build_engine", lambda n_symbols: MacStandIn(n_symbols))
         stdout = io.StringIO()
         with contextlib.redirect_stdout(stdout):
-            status = cli.main(["hw", "synth", "--json", "--out", str(out), "--symbols", "16"])
+            status = cli.main(["hw", "synth", "--json", "--out", str(out), "--symbols", "16",
+                               "--core", "engine"])
     return status, stdout.getvalue(), out
 
 
