@@ -79,6 +79,11 @@ _STATE = data.StructLayout({
 _GROSS_BITS = 40
 
 
+def _bit(mask: int) -> int:
+    """The bit index of a one-bit ``Reject`` mask."""
+    return mask.bit_length() - 1
+
+
 def _i32(value) -> object:
     """The low 32 bits of ``value`` as a signed number (``int32(x mod 2**32)``)."""
     return value[:32].as_signed()
@@ -256,16 +261,15 @@ class RiskGate(wiring.Component):
         }
         sym_fails = Signal(16)
         m.d.comb += [
-            sym_fails[3].eq(item_b.qty > lim.max_qty),          # MAX_QTY
-            sym_fails[2].eq(b["restricted"]),                    # RESTRICTED
-            sym_fails[6].eq(~b["seen"] | (b["age"] > lim.stale_ms)),  # STALE (no watchdog)
-            sym_fails[7].eq(b["abs_new"] > b["pos_limit"]),      # POSITION
-            sym_fails[11].eq(b["tat_valid"] & (b["tat_d"] > lim.rate_sym_tolerance)),
-            sym_fails[13].eq(b["dup_hit"] & (b["dup_age"] <= lim.dup_window_ms)),
+            sym_fails[_bit(Reject.MAX_QTY)].eq(item_b.qty > lim.max_qty),
+            sym_fails[_bit(Reject.RESTRICTED)].eq(b["restricted"]),
+            sym_fails[_bit(Reject.STALE)].eq(~b["seen"] | (b["age"] > lim.stale_ms)),
+            sym_fails[_bit(Reject.POSITION)].eq(b["abs_new"] > b["pos_limit"]),
+            sym_fails[_bit(Reject.RATE_SYMBOL)].eq(
+                b["tat_valid"] & (b["tat_d"] > lim.rate_sym_tolerance)),
+            sym_fails[_bit(Reject.DUPLICATE)].eq(
+                b["dup_hit"] & (b["dup_age"] <= lim.dup_window_ms)),
         ]
-        assert (Reject.RESTRICTED, Reject.MAX_QTY, Reject.STALE, Reject.POSITION,
-                Reject.RATE_SYMBOL, Reject.DUPLICATE) == tuple(
-                    1 << i for i in (2, 3, 6, 7, 11, 13))
         tat_start = Mux(b["tat_valid"] & (b["tat_d"] > 0), b["tat"], b["now"])
         with m.If(en):
             m.d.sync += [valid_c.eq(valid_b), item_c.eq(item_b)]
@@ -290,14 +294,15 @@ class RiskGate(wiring.Component):
         collar_fail = seen_c & (c["dev_x"] > c["band"])
         m.d.comb += [
             fails.eq(c["fails"]),
-            fails[0].eq(kill | breach),                               # KILL
-            fails[4].eq(c["notional"] > lim.max_notional),            # MAX_NOTIONAL
-            fails[5].eq(collar_fail),                                 # COLLAR
-            fails[6].eq(c["fails"][6] | expired),                     # STALE
-            fails[8].eq(new_gross > lim.gross_limit),                 # GROSS
-            fails[9].eq(loss_breach),                                 # DAILY_LOSS
-            fails[10].eq(dd_breach),                                  # DRAWDOWN
-            fails[12].eq(gtat_valid & (gtat_d > lim.rate_global_tolerance)),  # RATE_GLOBAL
+            fails[_bit(Reject.KILL)].eq(kill | breach),
+            fails[_bit(Reject.MAX_NOTIONAL)].eq(c["notional"] > lim.max_notional),
+            fails[_bit(Reject.COLLAR)].eq(collar_fail),
+            fails[_bit(Reject.STALE)].eq(c["fails"][_bit(Reject.STALE)] | expired),
+            fails[_bit(Reject.GROSS)].eq(new_gross > lim.gross_limit),
+            fails[_bit(Reject.DAILY_LOSS)].eq(loss_breach),
+            fails[_bit(Reject.DRAWDOWN)].eq(dd_breach),
+            fails[_bit(Reject.RATE_GLOBAL)].eq(
+                gtat_valid & (gtat_d > lim.rate_global_tolerance)),
         ]
         reject = Signal(16)
         m.d.comb += reject.eq(Mux(~item_c.order, 0, Mux(c["bad"], Reject.BAD_ORDER, fails)))
