@@ -19,16 +19,13 @@ REGMAP_FILE = "regmap.json"
 
 def write_top(out_dir: str | Path, params: EngineParams | None = None) -> tuple[Path, Path]:
     """Write ``tickgate_top.v`` and ``regmap.json`` into ``out_dir``; return both paths."""
-    from amaranth.back import verilog
-
     from tickgate.gateware.top import TOP_NAME, TickgateTop
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from .synth import write_verilog
+
     top = TickgateTop(params)
-    verilog_path = out / f"{TOP_NAME}.v"
-    verilog_path.write_text(verilog.convert(top, name=TOP_NAME))
-    regmap_path = out / REGMAP_FILE
+    verilog_path = write_verilog(top, out_dir, TOP_NAME)
+    regmap_path = Path(out_dir) / REGMAP_FILE
     top.regmap.write_json(regmap_path)
     return verilog_path, regmap_path
 

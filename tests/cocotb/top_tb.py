@@ -61,6 +61,9 @@ ENGINE = EngineConfig.from_periods(ema_fast=3, ema_slow=7, macd_signal=4, rsi=5,
 DECISION = DecisionConfig(enable=True, warmup=3, enter=3, exit=1, qty=2, strategy=7,
                           weights=(0, 0, 0, 0, 1, 0, 0, 0), shifts=(16, 16, 16, 16, 0, 16, 0, 0))
 FRAME = 64
+#: Limits no directed bench's orders come near (except the daily loss, 500 cents).
+OPEN_LIMITS = RiskLimits(max_qty=100, max_notional=10**12, collar_bps=10_000, stale_ms=10**6,
+                         gross_limit=10**6, daily_loss_limit=500, max_drawdown=10**6)
 
 
 class TB:
@@ -262,8 +265,7 @@ async def kill_switch_refuses_every_later_order_and_position_writes_apply(dut) -
     tb = TB(dut)
     await tb.reset()
     model = TopModel(PARAMS, engine=ENGINE, decision=DecisionConfig())
-    limits = RiskLimits(max_qty=100, max_notional=10**12, collar_bps=10_000, stale_ms=10**6,
-                        gross_limit=10**6, daily_loss_limit=500, max_drawdown=10**6)
+    limits = OPEN_LIMITS
     bases = [10_000] * PARAMS.n_symbols
     await tb.configure(model, limits, bases, [1000] * PARAMS.n_symbols, 0)
     ticks = np.zeros(PARAMS.n_symbols, TICK_DTYPE)
@@ -315,8 +317,7 @@ async def tick_to_verdict_latency_is_fixed_and_one_tick_per_cycle(dut) -> None:
     tb = TB(dut)
     await tb.reset()
     model = TopModel(PARAMS, engine=ENGINE, decision=DECISION)
-    limits = RiskLimits(max_qty=100, max_notional=10**12, collar_bps=10_000, stale_ms=10**6,
-                        gross_limit=10**6, daily_loss_limit=500, max_drawdown=10**6)
+    limits = OPEN_LIMITS
     await tb.configure(model, limits, [10_000] * PARAMS.n_symbols,
                        [1000] * PARAMS.n_symbols, 0)
     await tb.write("command", Command.CLEAR_COUNTERS)
@@ -364,8 +365,7 @@ async def bad_host_orders_get_bad_order_and_change_nothing(dut) -> None:
     tb = TB(dut)
     await tb.reset()
     model = TopModel(PARAMS, engine=ENGINE, decision=DecisionConfig())
-    limits = RiskLimits(max_qty=100, max_notional=10**12, collar_bps=10_000, stale_ms=10**6,
-                        gross_limit=10**6, daily_loss_limit=500, max_drawdown=10**6)
+    limits = OPEN_LIMITS
     await tb.configure(model, limits, [10_000] * PARAMS.n_symbols, [1000] * PARAMS.n_symbols, 0)
     ticks = np.zeros(1, TICK_DTYPE)
     ticks["flags"] = TickFlag.RESET

@@ -150,6 +150,25 @@ def test_kill_switch_refuses_until_cleared() -> None:
     assert buy(model) == 0
 
 
+def test_kill_set_refuses_the_next_order_and_clear_needs_no_breach() -> None:
+    model = RiskModel(2, RiskLimits(max_qty=5, max_notional=10**9, collar_bps=10_000,
+                                    stale_ms=10**6, gross_limit=100, daily_loss_limit=10,
+                                    max_drawdown=10))
+    model.set_symbol(0, base=100, pos_limit=50)
+    model.write_pnl(0)
+    model.clear_kill()
+    model.tick(0, 0, 1)
+    assert model.order(symbol=0, side=Side.BUY, qty=1, price=0) == 0
+    model.set_kill()
+    assert model.order(symbol=0, side=Side.BUY, qty=2, price=0) == Reject.KILL
+    model.clear_kill()
+    model.write_pnl(-11)        # breach: kill set, and it stays set after the breach ends
+    model.write_pnl(0)
+    assert model.order(symbol=0, side=Side.BUY, qty=3, price=0) == Reject.KILL
+    model.clear_kill()
+    assert model.order(symbol=0, side=Side.BUY, qty=3, price=0) == 0
+
+
 def test_reset_values_refuse_every_order() -> None:
     model = RiskModel(2)
     model.set_symbol(0, base=BASE, pos_limit=0)
