@@ -6,6 +6,11 @@ the ticks, so they run in batches (:meth:`TopModel.tick_records`); the risk gate
 how ticks and host orders were interleaved by the card's arbiter, so the model takes that
 order as given: :meth:`TopModel.pass_tick` and :meth:`TopModel.pass_order` apply one record
 to the gate's state in turn and return the finished record.
+
+:meth:`TopModel.process_ticks` does a whole batch of ticks with no host order or position
+write between them (what the card does during one DMA transfer of ticks): the gate's tick
+updates between two fired intents are applied in bulk, so a batch costs a Python step per
+intent, not per tick.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class TopModel:
         self.decision = DecisionModel(self.params, decision or DecisionConfig())
         self.risk = RiskModel(self.params.n_symbols, limits)
 
+        #: Records of the last :meth:`tick_records` whose decision inputs saturated.
+        self.saturations = 0
+
     def tick_records(self, ticks: np.ndarray) -> np.ndarray:
         """Run ticks through the engine and the decision unit; return unchecked records.
 
@@ -41,6 +49,7 @@ class TopModel:
         """
         features = self.engine.process(ticks)
         decisions = self.decision.process(features)
+        self.saturations = int(np.count_nonzero(decisions["saturated"]))
         out = np.zeros(len(ticks), OUTPUT_DTYPE)
         for name in FEATURE_DTYPE.names:
             if not name.startswith("_"):
@@ -52,6 +61,38 @@ class TopModel:
                           ("side", "side"), ("strategy", "strategy")):
             out[name] = np.where(fire, decisions[src], 0)
         return out
+
+    def process_ticks(self, ticks: np.ndarray) -> np.ndarray:
+        """Run a batch of ticks through the whole card; return its finished records.
+
+        The same as :meth:`tick_records` then :meth:`pass_tick` on each record, in bulk.
+        """
+        out = self.tick_records(ticks)
+        fired = np.flatnonzero(out["kind"] & OutputKind.ORDER)
+        good = (out["valid"] & FeatureValid.BAD_SYMBOL) == 0
+        start = 0
+        for i in fired:
+            self._bulk_ticks(out, good, start, i + 1)
+            out["reject"][i] = self.risk.order(
+                symbol=int(out["symbol"][i]), side=int(out["side"][i]), qty=int(out["qty"][i]),
+                price=int(out["order_price"][i]))
+            start = i + 1
+        self._bulk_ticks(out, good, start, len(out))
+        return out
+
+    def _bulk_ticks(self, out: np.ndarray, good: np.ndarray, start: int, stop: int) -> None:
+        """Apply the ticks of ``out[start:stop]`` to the gate (only the last of each symbol
+        and of all matter)."""
+        where = start + np.flatnonzero(good[start:stop])
+        if not len(where):
+            return
+        symbols = out["symbol"][where]
+        # The last tick of each symbol: unique over the reversed segment.
+        _, first_rev = np.unique(symbols[::-1], return_index=True)
+        for k in where[len(where) - 1 - first_rev]:
+            self.risk.tick(int(out["symbol"][k]), int(out["price"][k]), int(out["ts"][k]))
+        last = where[-1]
+        self.risk.tick(int(out["symbol"][last]), int(out["price"][last]), int(out["ts"][last]))
 
     def pass_tick(self, record: np.void) -> np.void:
         """Apply one record of :meth:`tick_records` to the risk gate; return it finished."""
