@@ -24,8 +24,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler="tickgate.host.demo:main")
 
     replay = sub.add_parser("replay", help="replay a CSV of ticks through a board")
-    replay.add_argument("--board", default="model", choices=["model"],
-                        help="board that computes the features (default: model)")
+    replay.add_argument("--board", default="model", choices=["model", "sim", "pynq", "alveo"],
+                        help="board that computes the features: the reference model "
+                             "(default), the Verilator simulated board, a PYNQ or Alveo card")
+    replay.add_argument("--bitstream", help="the card's image for --board pynq|alveo "
+                        "(.bit with its .hwh, or .xclbin; regmap.json beside it)")
     replay.add_argument("--ticks", required=True, help="CSV with columns epoch,symbol,quote"
                         " (optional bid,ask)")
     replay.add_argument("--out", required=True, help="CSV of features to write")

@@ -47,18 +47,18 @@ from typing import IO, NoReturn
 import numpy as np
 
 from tickgate.drivers import csvscan
+from tickgate.drivers.board import BOARD_KINDS, Board, BoardError, open_board
 from tickgate.drivers.features import IndicatorPeriods, feature_columns
 from tickgate.drivers.floatrepr import shortest_digits
 from tickgate.drivers.packer import Packer, PackError, mid_quote, parse_decimal
-from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineParams
-from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE
+from tickgate.gateware.records import OUTPUT_DTYPE, TICK_DTYPE
 
 __all__ = ["ReplayError", "ReplayConfig", "ReplaySummary", "replay", "sample_path", "main"]
 
 #: Ticks per batch sent to the board.
 DEFAULT_BATCH = 65536
-BOARDS = ("model",)
+BOARDS = BOARD_KINDS
 
 
 class ReplayError(Exception):
@@ -213,31 +213,58 @@ def _format(values: np.ndarray) -> list[str]:
 
 
 def replay(ticks_path: str | os.PathLike[str], out_path: str | os.PathLike[str] | None, *,
-           config: ReplayConfig | None = None, board: str = "model",
+           config: ReplayConfig | None = None, board: str | Board = "model",
            raw_path: str | os.PathLike[str] | None = None, batch: int = DEFAULT_BATCH,
-           params: EngineParams | None = None) -> ReplaySummary:
+           params: EngineParams | None = None,
+           board_options: dict[str, object] | None = None) -> ReplaySummary:
     """Replay a tick CSV through a board; write the features CSV (unless ``out_path`` is None).
+
+    ``board`` is a board's name (:data:`BOARDS`, opened with ``board_options`` and closed at
+    the end) or an opened :class:`~tickgate.drivers.board.Board` of the build ``params``.
+    The board's engine registers are loaded with the config's periods; the raw output
+    (``raw_path``) holds the board's ``OUTPUT_DTYPE`` records.
 
     Raises
     ------
     ReplayError
-        For a board that does not exist yet, an unreadable file or a bad header.
+        For an unknown board or one that fails, an unreadable file or a bad header.
     tickgate.drivers.packer.PackError
         For a bad line (its number and the reason are in the message).
     """
-    if board not in BOARDS:
-        raise ReplayError(f"board {board!r} cannot replay yet; the boards are "
-                          f"{', '.join(BOARDS)}")
     config = config or ReplayConfig()
     params = params or EngineParams()
+    engine = config.periods.engine_config()
+    try:
+        engine.check(params)
+    except ValueError as exc:
+        raise ReplayError(f"the card cannot run these periods: {exc}") from None
     started = time.perf_counter()
     reader = _TickReader(ticks_path, batch)
+    if isinstance(board, str):
+        if board not in BOARDS:
+            raise ReplayError(f"no board {board!r}; the boards are {', '.join(BOARDS)}")
+        try:
+            card = open_board(board, params=params, **(board_options or {}))
+        except BoardError as exc:
+            raise ReplayError(f"cannot open the {board} board: {exc}") from None
+    else:
+        card = board
     try:
-        return _FastReplay(reader, config, params, batch).run(out_path, raw_path, started)
-    except _NotPlain:
-        pass  # quoted fields, non-ASCII text, numbers beyond 18 digits: the exact slow path
-    return _replay_slow(reader, out_path, config=config, params=params, raw_path=raw_path,
-                        batch=batch, started=started)
+        card.load_engine(engine)
+        try:
+            return _FastReplay(reader, config, params, batch, card).run(out_path, raw_path,
+                                                                        started)
+        except _NotPlain:
+            pass  # quoted fields, non-ASCII text, numbers beyond 18 digits: the slow path
+        # Batches the fast path may have run are harmless: each symbol's first tick carries
+        # RESET, so the engine starts every symbol afresh.
+        return _replay_slow(reader, out_path, config=config, params=params, raw_path=raw_path,
+                            batch=batch, started=started, board=card)
+    except BoardError as exc:
+        raise ReplayError(f"the {card.kind} board failed: {exc}") from None
+    finally:
+        if card is not board:
+            card.close()
 
 
 @contextmanager
@@ -251,7 +278,7 @@ def _replay_outputs(out_path: str | os.PathLike[str] | None,
     """
     raw = None
     if raw_path is not None:
-        raw = np.lib.format.open_memmap(raw_path, mode="w+", dtype=FEATURE_DTYPE,
+        raw = np.lib.format.open_memmap(raw_path, mode="w+", dtype=OUTPUT_DTYPE,
                                         shape=(total,))
     tmp = None if out_path is None else Path(f"{out_path}.part")
     newline = None if "b" in mode else ""
@@ -276,22 +303,17 @@ def _replay_outputs(out_path: str | os.PathLike[str] | None,
 def _replay_slow(reader: _TickReader, out_path: str | os.PathLike[str] | None, *,
                  config: ReplayConfig, params: EngineParams,
                  raw_path: str | os.PathLike[str] | None, batch: int,
-                 started: float) -> ReplaySummary:
+                 started: float, board: Board) -> ReplaySummary:
     """The reference replay: ``csv`` module, ``Decimal`` per value, a row at a time."""
     packer = Packer(n_symbols=params.n_symbols, pip_sizes=config.pip_sizes)
     total = 0
     for b in reader.batches():  # pass 1: check quotes, infer pip sizes
         packer.observe(b.lines, b.symbols, b.quotes)
         total += len(b.lines)
-    try:
-        model = EngineModel(params, config.periods.engine_config())
-    except ValueError as exc:
-        raise ReplayError(f"the model board cannot run these periods: {exc}") from None
     periods = config.periods
     names = periods.column_names()
     header = reader.header + (["quote"] if reader.mid else []) + names
     last: dict[str, dict[str, float]] = {}
-    buffer = np.zeros(min(batch, max(total, 1)), FEATURE_DTYPE)
     done = 0
     with _replay_outputs(out_path, raw_path, total, "w") as (out_file, raw):
         writer = None if out_file is None else csv.writer(out_file, lineterminator="\n")
@@ -299,7 +321,7 @@ def _replay_slow(reader: _TickReader, out_path: str | os.PathLike[str] | None, *
             writer.writerow(header)
         for b in reader.batches():  # pass 2: pack, compute, write
             ticks = packer.pack(b.lines, b.epochs, b.symbols, b.quotes)
-            records = model.process(ticks, buffer)
+            records = board.process_ticks(ticks)
             if raw is not None:
                 raw[done: done + len(records)] = records
             done += len(records)
@@ -369,8 +391,9 @@ class _FastReplay:
     """
 
     def __init__(self, reader: _TickReader, config: ReplayConfig, params: EngineParams,
-                 batch: int) -> None:
+                 batch: int, board: Board) -> None:
         self.reader, self.config, self.params = reader, config, params
+        self.board = board
         self.batch = max(1, batch)
         cap = params.n_symbols
         self.names: list[str] = []
@@ -540,15 +563,10 @@ class _FastReplay:
             raw_path: str | os.PathLike[str] | None, started: float) -> ReplaySummary:
         total = self._pass1()
         config = self.config
-        try:
-            model = EngineModel(self.params, config.periods.engine_config())
-        except ValueError as exc:
-            raise ReplayError(f"the model board cannot run these periods: {exc}") from None
         periods = config.periods
         names = periods.column_names()
         header = self.reader.header + (["quote"] if self.reader.mid else []) + names
         last: dict[str, dict[str, float]] = {}
-        buffer = np.zeros(min(self.batch, max(total, 1)), FEATURE_DTYPE)
         done = 0
         with _replay_outputs(out_path, raw_path, total, "wb") as (out_file, raw):
             if out_file is not None:
@@ -575,7 +593,7 @@ class _FastReplay:
                     self._fail_pass2(b, stop, sym, last_row)
                 ticks["price"], ticks["symbol"], ticks["ts"] = price, index, ts
                 ticks["flags"], ticks["seq"] = flags, seqs
-                records = model.process(ticks, buffer)
+                records = self.board.process_ticks(ticks)
                 if raw is not None:
                     raw[done: done + n] = records
                 done += n
@@ -614,8 +632,9 @@ def main(args: argparse.Namespace) -> int:
     """Run ``tickgate replay`` with parsed arguments; return the exit status."""
     try:
         config = ReplayConfig() if args.config is None else ReplayConfig.load(args.config)
+        options = {} if args.bitstream is None else {"bitfile": args.bitstream}
         summary = replay(args.ticks, args.out, config=config, board=args.board,
-                         raw_path=args.raw)
+                         raw_path=args.raw, board_options=options)
     except PackError as exc:
         print(f"tickgate replay: error: {args.ticks}, {exc}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tickgate.gateware.records import FEATURE_DTYPE
+from tickgate.gateware.records import OUTPUT_DTYPE, OutputKind
 from tickgate.host import replay as replay_module
 from tickgate.host.cli import main
 
@@ -50,7 +50,8 @@ def test_replay_writes_input_columns_then_features_for_every_tick(
     assert list(rows[0]) == ["epoch", "symbol", "quote", *COLUMNS]
     assert [r["quote"] for r in rows] == [r["quote"] for r in read_rows(walk_csv)]
     records = np.load(raw)
-    assert records.dtype == FEATURE_DTYPE and len(records) == 600
+    assert records.dtype == OUTPUT_DTYPE and len(records) == 600
+    assert np.all(records["kind"] == OutputKind.FEATURE)      # the decision unit is off
     assert "replayed 600 ticks, 3 symbols" in capsys.readouterr().err
     eur = [r for r in rows if r["symbol"] == "EURUSD"]
     assert eur[0]["ema_12"] == "" and eur[-1]["ema_12"] != ""
@@ -136,9 +137,10 @@ def test_more_symbols_than_the_board_holds_is_refused(tmp_path: Path,
     assert "line 66: symbol 'S64' would be symbol number 65" in capsys.readouterr().err
 
 
-def test_other_boards_are_refused_until_they_exist(walk_csv: Path, tmp_path: Path) -> None:
-    with pytest.raises(replay_module.ReplayError, match="board 'pynq' cannot replay yet"):
-        replay_module.replay(walk_csv, tmp_path / "f.csv", board="pynq")
+def test_an_unknown_board_is_refused(walk_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(replay_module.ReplayError, match="no board 'fpga'"):
+        replay_module.replay(walk_csv, tmp_path / "f.csv", board="fpga")
+    assert not (tmp_path / "f.csv").exists()
 
 
 def test_run_replays_the_built_in_sample(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tickgate.drivers.board import open_board
 from tickgate.drivers.floatrepr import format_repr
 from tickgate.drivers.packer import PackError
 from tickgate.host import replay as replay_module
@@ -22,9 +23,11 @@ SLOW = replay_module._replay_slow
 def slow(ticks: Path, out: Path, **kwargs: object) -> object:
     reader = replay_module._TickReader(ticks, 64)
     config = kwargs.pop("config", None) or ReplayConfig()
-    return SLOW(
-        reader, out, config=config, params=replay_module.EngineParams(), raw_path=None,
-        batch=int(kwargs.pop("batch", 64)), started=0.0)
+    params = replay_module.EngineParams()
+    with open_board("model", params=params) as board:
+        board.load_engine(config.periods.engine_config())
+        return SLOW(reader, out, config=config, params=params, raw_path=None,
+                    batch=int(kwargs.pop("batch", 64)), started=0.0, board=board)
 
 
 @pytest.fixture
