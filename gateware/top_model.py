@@ -21,7 +21,7 @@ from .decision import DecisionConfig
 from .decision_model import DecisionModel
 from .model import EngineModel
 from .params import EngineConfig, EngineParams
-from .records import FEATURE_DTYPE, ORDER_DTYPE, OUTPUT_DTYPE, FeatureValid, OutputKind
+from .records import ORDER_DTYPE, OUTPUT_DTYPE, FeatureValid, OutputKind
 from .risk_model import RiskLimits, RiskModel
 
 __all__ = ["TopModel"]
@@ -50,16 +50,17 @@ class TopModel:
         features = self.engine.process(ticks)
         decisions = self.decision.process(features)
         self.saturations = int(np.count_nonzero(decisions["saturated"]))
-        out = np.zeros(len(ticks), OUTPUT_DTYPE)
-        for name in FEATURE_DTYPE.names:
-            if not name.startswith("_"):
-                out[name] = features[name]
+        # The output record is the feature record with its padding put to use: same bytes,
+        # and the engine's fresh buffer has zero padding.
+        out = features.view(OUTPUT_DTYPE)
         fire = decisions["fire"].astype(bool)
         out["kind"] = np.where(fire, OutputKind.FEATURE | OutputKind.ORDER, OutputKind.FEATURE)
         out["score"] = decisions["score"]
-        for name, src in (("order_id", "order_id"), ("qty", "qty"), ("order_price", "price"),
-                          ("side", "side"), ("strategy", "strategy")):
-            out[name] = np.where(fire, decisions[src], 0)
+        if fire.any():
+            for name, src in (("order_id", "order_id"), ("qty", "qty"),
+                              ("order_price", "price"), ("side", "side"),
+                              ("strategy", "strategy")):
+                out[name][fire] = decisions[src][fire]
         return out
 
     def process_ticks(self, ticks: np.ndarray) -> np.ndarray:
