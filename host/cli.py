@@ -36,6 +36,14 @@ def _build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--raw", help="also write the card's raw output records (.npy)")
     replay.set_defaults(handler="tickgate.host.replay:main")
 
+    board = sub.add_parser("board", help="identify a board; print its health and counters")
+    board.add_argument("--board", default="model", choices=["model", "sim", "pynq", "alveo"],
+                       help="which board (default: model)")
+    board.add_argument("--bitstream", help="the card's image for --board pynq|alveo")
+    board.add_argument("--symbols", type=int, default=64,
+                       help="symbols of the model/simulated build (default 64)")
+    board.set_defaults(handler="tickgate.drivers.board_cli:main")
+
     hw = sub.add_parser("hw", help="gateware build: Verilog, synthesis report")
     hw_sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
     verilog = hw_sub.add_parser("verilog", help="write the card's Verilog and regmap.json")

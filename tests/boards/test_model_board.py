@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -74,3 +75,14 @@ def test_configure_helper_clears_the_kill_switch() -> None:
     board = open_board("model", params=PARAMS)
     configure(board)
     assert board.read("status") == 0
+
+
+def test_board_command_prints_the_health_of_the_model_board(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tickgate.host.cli import main
+    assert main(["board", "--symbols", "16"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["kill"] and report["board"] == "model"
+    assert report["identity"]["id"] == "0x54474b54" and report["counters"]["ticks_in"] == 0
+    assert main(["board", "--bitstream", "x.bit"]) == 2
+    assert "--bitstream is for a card" in capsys.readouterr().err
