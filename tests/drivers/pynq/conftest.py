@@ -20,7 +20,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 
-if importlib.util.find_spec("pynq") is None:
+_spec = importlib.util.find_spec("pynq")
+if _spec is None or _spec.origin is None:       # absent, or only this folder on sys.path
     if os.environ.get("TICKGATE_PYNQ_TESTS") == "1":
         raise RuntimeError("TICKGATE_PYNQ_TESTS=1 but pynq is not importable: run these "
                            "tests with .venv-pynq/bin/python (make test-pynq)")
