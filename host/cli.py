@@ -44,6 +44,11 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="symbols of the model/simulated build (default 64)")
     board.set_defaults(handler="tickgate.drivers.board_cli:main")
 
+    flash = sub.add_parser("flash", help="load a built image onto the card and verify it")
+    flash.add_argument("--board", required=True, help="the card (pynq-z2)")
+    flash.add_argument("folder", help="the image folder (bitstreams/<folder>, with manifest.json)")
+    flash.set_defaults(handler="tickgate.drivers.flash:main")
+
     hw = sub.add_parser("hw", help="gateware build: Verilog, synthesis report")
     hw_sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
     verilog = hw_sub.add_parser("verilog", help="write the card's Verilog and regmap.json")
