@@ -15,9 +15,11 @@ SYMBOLS ?= 64
 # does not converge yet (see BENCHMARKS.md), so `make bench` reports the engine.
 CORE ?= card
 JOBS ?= 2
+# Which board `make bitstream` builds: pynq-z2, alveo-u50 or alveo-u250.
+BOARD ?= pynq-z2
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-pynq lint synth verilog bench clean
+.PHONY: help install run test test-fast test-pynq lint synth verilog bitstream bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -63,6 +65,9 @@ verilog: $(STAMP)  ## Write the card's Verilog and regmap.json to build/verilog
 
 synth: $(STAMP)  ## Synthesise CORE=card|engine for xc7z020 and ECP5-85F, print the JSON report
 	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS) --core $(CORE)
+
+bitstream: $(STAMP)  ## Build BOARD=pynq-z2|alveo-u50|alveo-u250: sources, recipe, report; image if vivado/v++
+	$(VENV)/bin/tickgate hw bitstream --board $(BOARD) --out build/bitstream/$(BOARD) --symbols $(SYMBOLS)
 
 bench: $(STAMP)  ## Model-board and replay throughput (vs TA-Lib), and the engine's synthesis report
 	$(PY) bench/bench_model.py --json build/bench_model.json

@@ -49,7 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
     flash.add_argument("folder", help="the image folder (bitstreams/<folder>, with manifest.json)")
     flash.set_defaults(handler="tickgate.drivers.flash:main")
 
-    hw = sub.add_parser("hw", help="gateware build: Verilog, synthesis report")
+    hw = sub.add_parser("hw", help="gateware build: Verilog, synthesis report, bitstreams")
     hw_sub = hw.add_subparsers(dest="hw_command", required=True, metavar="HW_COMMAND")
     verilog = hw_sub.add_parser("verilog", help="write the card's Verilog and regmap.json")
     verilog.add_argument("--out", required=True, help="folder to write into")
@@ -65,6 +65,20 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="nextpnr's target clock in MHz (default 150); a target far above "
                             "what the design reaches makes routing slow")
     synth.set_defaults(handler="tickgate.hw.synth:synth_main")
+    bitstream = hw_sub.add_parser(
+        "bitstream", help="board image: Verilog, recipes, synthesis report, then "
+                          "vivado/v++ when installed (exit 2 without them)")
+    bitstream.add_argument("--board", required=True,
+                           choices=["pynq-z2", "alveo-u50", "alveo-u250"],
+                           help="board to build for")
+    bitstream.add_argument("--out", help="build folder (default build/bitstream/<board>)")
+    bitstream.add_argument("--symbols", type=int, default=64, help="symbols (default 64)")
+    bitstream.add_argument("--no-synth", action="store_true",
+                           help="skip the open-source synthesis report (minutes)")
+    bitstream.add_argument("--images", default="bitstreams",
+                           help="where built images and their manifests go (bitstreams)")
+    bitstream.add_argument("--jobs", type=int, default=2, help="vendor tool jobs (default 2)")
+    bitstream.set_defaults(handler="tickgate.hw.bitstream:bitstream_main")
     return parser
 
 
