@@ -402,3 +402,22 @@ def test_manifest_errors_on_absent_or_malformed_manifests(tmp_path: Path) -> Non
     folder, _, regmap = _image(tmp_path / "x")
     with pytest.raises(ManifestError, match="no such file"):
         write_manifest(folder, board="pynq-z2", files=[folder / "nope.bit"], regmap=regmap)
+
+
+# --------------------------------------------------------------------------- synthesis report
+
+def test_cell_counting_covers_7_series_and_ultrascale_plus() -> None:
+    from tickgate.hw.board_synth import count_cells
+
+    xc7 = count_cells({"LUT6": 10, "RAM64M": 2, "SRL16E": 3, "FDRE": 7, "FDSE": 1,
+                       "DSP48E1": 2, "RAMB36E1": 3, "RAMB18E1": 1, "CARRY4": 9},
+                      BOARDS["pynq-z2"].resources)
+    assert (xc7["lut"]["used"], xc7["ff"]["used"], xc7["dsp"]["used"],
+            xc7["bram"]["used"]) == (10 + 8 + 3, 8, 2, 3.5)
+    assert xc7["lut"]["available"] == 53_200 and xc7["lut_as_memory"] == 8
+    xcup = count_cells({"LUT3": 4, "RAM64M8": 1, "DSP48E2": 5, "RAMB36E2": 2,
+                        "RAMB18E2": 2, "URAM288": 1, "$mul": 1},
+                       BOARDS["alveo-u50"].resources)
+    assert (xcup["lut"]["used"], xcup["dsp"]["used"], xcup["bram"]["used"],
+            xcup["uram"]["used"]) == (12, 5, 3.0, 1)
+    assert xcup["unmapped_cells"] == {"$mul": 1}
