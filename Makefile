@@ -19,7 +19,7 @@ JOBS ?= 2
 BOARD ?= pynq-z2
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-pynq lint synth verilog bitstream bench clean
+.PHONY: help install run test test-fast test-pynq lint synth verilog sim bitstream bench clean
 
 help:  ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -62,6 +62,9 @@ lint: $(STAMP)  ## Check the code with ruff
 
 verilog: $(STAMP)  ## Write the card's Verilog and regmap.json to build/verilog
 	$(VENV)/bin/tickgate hw verilog --out build/verilog --symbols $(SYMBOLS)
+
+sim: $(STAMP)  ## Build the simulated board (Verilator library) into build/sim
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m tickgate.sim.build --symbols $(SYMBOLS)
 
 synth: $(STAMP)  ## Synthesise CORE=card|engine for xc7z020 and ECP5-85F, print the JSON report
 	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS) --core $(CORE)
