@@ -34,7 +34,7 @@ PYNQ's own ``DMA`` driver does the channel set-up and the start of each transfer
 Register access guards against what a Zynq cannot survive: an AXI error on M_AXI_GP0 is a
 data abort (the process gets SIGBUS), so an access the card would answer with DECERR
 (unmapped or misaligned offset) or SLVERR (a write to a read-only register) is refused with
-:class:`~.board.BoardBusError` before it reaches the bus.
+:class:`~.board.BoardBusError` before it reaches the bus (:class:`~.bus_guard.BusGuard`).
 
 ``pynq`` is an optional dependency (``pip install 'tickgate[pynq]'``), imported only when a
 board is created.
@@ -57,12 +57,12 @@ from tickgate.gateware.records import (
 
 from .board import (
     Board,
-    BoardBusError,
     BoardDmaError,
     BoardError,
     BoardTimeout,
     Port,
 )
+from .bus_guard import BusGuard
 from .regmap import RegisterMapInfo
 
 __all__ = ["PynqBoard", "import_pynq", "find_card_ip", "AxiDmaRegs", "IP_NAMES", "DMA_NAMES"]
@@ -143,7 +143,7 @@ class PynqBoard(Board):
         self._dmas: dict[str, Any] = {}
         self._in_buf: Any = None
         self._out_buf: Any = None
-        self._by_offset = _registers_by_offset(info)
+        self._guard = BusGuard(info, self.kind)
 
     @classmethod
     def create(cls, *, regmap: str | Path | None = None, bitfile: str | Path = "tickgate.bit",
@@ -214,24 +214,12 @@ class PynqBoard(Board):
         self.overlay = None
 
     # ------------------------------------------------------------------ registers
-    def _check_access(self, offset: int, write: bool) -> None:
-        if offset % 4 or not 0 <= offset < 1 << self.info.addr_bits:
-            raise BoardBusError(f"pynq board: offset {offset:#x} is misaligned or outside "
-                                "the register file (the card would answer DECERR)")
-        reg = self._by_offset.get(offset)
-        if reg is None:
-            raise BoardBusError(f"pynq board: no register at {offset:#x} (the card would "
-                                "answer DECERR)")
-        if write and reg.access == "ro":
-            raise BoardBusError(f"pynq board: {reg.name} at {offset:#x} is read-only (the "
-                                "card would answer SLVERR)")
-
     def _read32(self, offset: int) -> int:
-        self._check_access(offset, write=False)
+        self._guard.check(offset, write=False)
         return int(self._mmio.read(offset)) & 0xFFFF_FFFF
 
     def _write32(self, offset: int, value: int) -> None:
-        self._check_access(offset, write=True)
+        self._guard.check(offset, write=True)
         self._mmio.write(offset, int(value) & 0xFFFF_FFFF)
 
     # ------------------------------------------------------------------ streams
@@ -301,12 +289,3 @@ def find_card_ip(ip_dict: Any) -> dict[str, Any]:
                          f"{', '.join(IP_NAMES)}; it has {', '.join(ip_dict)})")
     return found[0]
 
-
-def _registers_by_offset(info: RegisterMapInfo) -> dict[int, Any]:
-    """Return every word's byte offset -> its register entry (arrays: each element)."""
-    out = {}
-    for name in info.names():
-        reg = info.register(name)
-        for k in range(reg.count):
-            out[reg.offset + reg.stride * k] = reg
-    return out
