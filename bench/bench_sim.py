@@ -1,0 +1,142 @@
+"""Simulated-board throughput: ``python bench/bench_sim.py`` (Verilator on PATH).
+
+``--ticks`` ticks (default 1,048,576) of ``--symbols`` symbols (64, the card's default
+build) go through :meth:`SimBoard.process_ticks` in DMA batches of ``--batch`` records
+(65,536), two ways:
+
+* ``interleaved``: symbols drawn uniformly, then ordered by the host's packer
+  (:func:`tickgate.drivers.packer.interleave`), as the replay sends them;
+* ``random``: symbols drawn uniformly, sent as drawn (a tick whose symbol is still in the
+  engine's pipeline waits: more cycles per tick).
+
+Prices walk in pips; the card runs at its reset configuration with the kill switch cleared
+(the decision unit off), which does not change the cycles a tick takes. For each stream the
+best of ``--repeat`` runs gives ticks/s (wall clock) and simulated card cycles/s; the model
+board (:mod:`tickgate.drivers.model_board`) runs the same ticks beside it when it is
+importable. The library build (or the cache hit) is timed separately and not counted.
+Prints a markdown table; ``--json PATH`` writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tickgate.drivers.board import Board
+from tickgate.drivers.packer import interleave
+from tickgate.drivers.sim_board import SimBoard
+from tickgate.gateware.params import EngineParams
+from tickgate.gateware.records import TICK_DTYPE, TickFlag
+
+
+def make_ticks(n: int, n_symbols: int, *, interleaved: bool, seed: int = 0) -> np.ndarray:
+    """Return ``n`` tick records: uniform symbols, random-walk prices, 10 ticks per ms."""
+    rng = np.random.default_rng(seed)
+    symbols = rng.integers(0, n_symbols, n)
+    if interleaved:
+        symbols = symbols[interleave(symbols)]
+    ticks = np.zeros(n, TICK_DTYPE)
+    ticks["symbol"] = symbols
+    ticks["price"] = 1000 + np.cumsum(rng.integers(-20, 21, n, dtype=np.int32), dtype=np.int32)
+    ticks["seq"] = np.arange(n)
+    ticks["ts"] = np.arange(n) // 10
+    ticks["flags"][np.unique(symbols, return_index=True)[1]] = TickFlag.RESET
+    return ticks
+
+
+def run(board: Board, ticks: np.ndarray, repeat: int) -> tuple[float, int]:
+    """Return the best wall time (s) of ``repeat`` passes of ``ticks`` and the simulated
+    cycles of that pass (0 for a board without a clock)."""
+    best, cycles = float("inf"), 0
+    for _ in range(repeat):
+        before = getattr(board, "cycles", 0)
+        start = time.perf_counter()
+        board.process_ticks(ticks)
+        took = time.perf_counter() - start
+        if took < best:
+            best, cycles = took, getattr(board, "cycles", 0) - before
+    return best, cycles
+
+
+def model_board(params: EngineParams, batch: int) -> Board | None:
+    """The model board of ``params``, opened, or None if it cannot be imported."""
+    try:
+        from tickgate.drivers.model_board import ModelBoard
+    except ImportError:
+        return None
+    board = ModelBoard.create(params=params, max_batch=batch)
+    board.open()
+    board.clear_kill()
+    return board
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=1 << 20)
+    parser.add_argument("--symbols", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=65_536)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    params = EngineParams(n_symbols=args.symbols)
+
+    start = time.perf_counter()
+    sim = SimBoard.create(params=params, max_batch=args.batch)
+    sim.open()
+    opened = time.perf_counter() - start
+    sim.clear_kill()
+    model = model_board(params, args.batch)
+
+    rows: list[dict[str, Any]] = []
+    for name in ("interleaved", "random"):
+        ticks = make_ticks(args.ticks, args.symbols, interleaved=name == "interleaved")
+        sim_s, cycles = run(sim, ticks, args.repeat)
+        row = {"stream": name, "ticks": len(ticks), "sim_ticks_per_s": len(ticks) / sim_s,
+               "cycles": cycles, "ticks_per_cycle": len(ticks) / cycles,
+               "sim_cycles_per_s": cycles / sim_s}
+        if model is not None:
+            model_s, _ = run(model, ticks, args.repeat)
+            row["model_ticks_per_s"] = len(ticks) / model_s
+        rows.append(row)
+
+    machine = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()}
+    print(f"simulated board: {args.symbols} symbols, batches of {args.batch:,}, "
+          f"{args.ticks:,} ticks, best of {args.repeat}; library {sim.library_path} "
+          f"(open incl. build check {opened:.1f} s); {machine['nproc']} CPUs, {machine['cpu']}")
+    print()
+    head = "| stream | sim ticks/s | card cycles/s | ticks per cycle |"
+    print(head + (" model board ticks/s |" if model is not None else ""))
+    print("|---|---:|---:|---:|" + ("---:|" if model is not None else ""))
+    for r in rows:
+        line = (f"| {r['stream']} | {r['sim_ticks_per_s']:,.0f} | {r['sim_cycles_per_s']:,.0f} "
+                f"| {r['ticks_per_cycle']:.3f} |")
+        if "model_ticks_per_s" in r:
+            line += f" {r['model_ticks_per_s']:,.0f} |"
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine, "symbols": args.symbols,
+                                               "batch": args.batch, "rows": rows}, indent=2))
+    sim.close()
+    if model is not None:
+        model.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
