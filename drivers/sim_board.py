@@ -9,6 +9,9 @@ It runs the very gateware a bitstream is built from, so its records are the card
 ``SimBoard.create(params=EngineParams(n_symbols=16))`` (or ``symbols=16``) simulates another
 build. Its register map is the ``regmap.json`` generated with that Verilog unless
 ``regmap`` names another (which :meth:`open` then checks against the card like a real one).
+:class:`Board` cuts calls into batches of :attr:`Board.max_batch` records (changeable at any
+time); the DMA model itself refuses a batch above :data:`.board.MAX_BATCH`, its length
+register's limit.
 
 Time is counted in clock cycles, not seconds, so results never depend on the machine's
 load: a transfer of ``n`` records may take ``cycle_slack + cycles_per_record * n`` cycles
@@ -34,7 +37,15 @@ import numpy as np
 from tickgate.gateware.params import EngineParams
 from tickgate.gateware.records import ORDER_BYTES, OUTPUT_BYTES, OUTPUT_DTYPE, TICK_BYTES
 
-from .board import Board, BoardBusError, BoardDmaError, BoardError, BoardTimeout, Port
+from .board import (
+    MAX_BATCH,
+    Board,
+    BoardBusError,
+    BoardDmaError,
+    BoardError,
+    BoardTimeout,
+    Port,
+)
 from .regmap import RegisterMapInfo
 
 __all__ = ["SimBoard"]
@@ -86,7 +97,7 @@ class SimBoard(Board):
             art = build_library(self.params, jobs=self.build_jobs)
             self._sim = SimLibrary(art.library, record_bytes=(TICK_BYTES, ORDER_BYTES,
                                                               OUTPUT_BYTES),
-                                   max_records=self.max_batch,
+                                   max_records=MAX_BATCH,
                                    status_offset=self.info.offset("status"),
                                    clearing_mask=Status.CLEARING)
             self.library_path = art.library

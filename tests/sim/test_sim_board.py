@@ -22,6 +22,7 @@ from board_conformance import (
 )
 
 from tickgate.drivers.board import (
+    MAX_BATCH,
     BoardBusError,
     BoardDmaError,
     BoardTimeout,
@@ -141,7 +142,7 @@ def test_transfer_counts_outside_one_to_max_batch_are_refused(sim: SimBoard) -> 
     with pytest.raises(SimDmaError, match="1 .. "):
         lib.transfer("tick", np.zeros(0, TICK_DTYPE), out, max_cycles=100)
     with pytest.raises(SimDmaError, match="1 .. "):
-        lib.transfer("order", np.zeros(sim.max_batch + 1, ORDER_DTYPE), out, max_cycles=100)
+        lib.transfer("order", np.zeros(MAX_BATCH + 1, ORDER_DTYPE), out, max_cycles=100)
 
 
 def test_a_stopped_card_times_out_and_the_next_batch_is_whole(sim: SimBoard) -> None:
