@@ -45,7 +45,8 @@ def _build_parser() -> argparse.ArgumentParser:
     board.set_defaults(handler="tickgate.drivers.board_cli:main")
 
     flash = sub.add_parser("flash", help="load a built image onto the card and verify it")
-    flash.add_argument("--board", required=True, help="the card (pynq-z2)")
+    flash.add_argument("--board", required=True,
+                       help="the card: pynq-z2, alveo-u50 or alveo-u250")
     flash.add_argument("folder", help="the image folder (bitstreams/<folder>, with manifest.json)")
     flash.set_defaults(handler="tickgate.drivers.flash:main")
 
