@@ -2,11 +2,21 @@
 // (MM2S into s_axis_tick / s_axis_order, S2MM from m_axis) and an AXI4-Lite master.
 // The C ABI and its codes are documented in board.h.
 //
-// One clock cycle (cycle()): the caller has set every input for the cycle; eval() with clk
-// low settles the combinational logic (the card's treadys depend on the offered record), the
-// handshakes of the cycle are sampled, then eval() with clk high is the rising edge. Stream
-// data is copied into the model only when a new record is offered, and out of it only on an
-// output handshake, never per cycle.
+// The model's top is not the card but tickgate_sim, a wrapper sim/build.py generates around
+// it: every input of the card goes through a register clocked by the card's clock (clk
+// itself excepted). One clock cycle (step()): the caller has set every input for the cycle;
+// one rising edge of the wrapper (eval() with clk high) does two things at once: the card's
+// edge of the *previous* cycle, with that cycle's inputs (held in the wrapper's registers),
+// and the loading of this cycle's inputs into those registers; Verilator then settles the
+// card's combinational logic with them, so after step() the outputs are this cycle's
+// settled values (the card's treadys depend on the offered record), ready to be sampled as
+// the handshakes of the cycle, whose edge the next step() makes. The card sees exactly the
+// inputs it would see unwrapped, cycle for cycle; what it saves is Verilator's
+// input-combinational pass, which otherwise runs on every eval() (all the card's next-state
+// logic depends on the rst and ready inputs; it was ~40 % of the model's time, run twice a
+// cycle). The eval() with clk low that follows is nearly free (no logic depends on an input
+// any more) and only arms the next rising edge. Stream data is copied into the model only
+// when a new record is offered, and out of it only on an output handshake, never per cycle.
 
 #include "board.h"
 
@@ -48,17 +58,17 @@ struct tg_board {
     uint32_t ready_low_permille = 0;
     uint64_t rng = 0x9E3779B97F4A7C15ull;
 
-    // One rising edge; the inputs of the cycle are already set and settled (settle()).
-    void edge() {
+    // Response left behind by a timed-out AXI-Lite access, maybe (flush_bus()).
+    bool bus_dirty = false;
+
+    // One clock cycle: the previous cycle's edge, then this cycle's inputs (already set)
+    // settled; sample the outputs after it (see the top of this file).
+    void step() {
         top->clk = 1;
         top->eval();
         top->clk = 0;
+        top->eval();
         ++cycles;
-    }
-    void settle() { top->eval(); }
-    void cycle() {
-        settle();
-        edge();
     }
     // True with probability permille / 1000 (xorshift64).
     bool chance(uint32_t permille) {
@@ -68,15 +78,18 @@ struct tg_board {
         rng ^= rng << 17;
         return rng % 1000 < permille;
     }
-    // Take a response an earlier access left behind (it timed out under TG_FAULT_BUS_STALL).
+    // Take a response an earlier access left behind (it timed out, e.g. under
+    // TG_FAULT_BUS_STALL). A completed access leaves none: nothing to do, no cycle spent.
     void flush_bus() {
-        if (faults & TG_FAULT_BUS_STALL) return;
-        for (int i = 0; i < 8 && (top->s_axi_bvalid || top->s_axi_rvalid); ++i) {
-            idle_inputs();
-            top->s_axi_bready = 1;
-            top->s_axi_rready = 1;
-            cycle();
+        if (!bus_dirty || (faults & TG_FAULT_BUS_STALL)) return;
+        idle_inputs();
+        top->s_axi_bready = 1;
+        top->s_axi_rready = 1;
+        for (int i = 0; i < 8; ++i) {
+            step();
+            if (!top->s_axi_bvalid && !top->s_axi_rvalid) break;
         }
+        bus_dirty = false;
     }
     void idle_inputs() {
         for (Stream &p : ports) *p.tvalid = 0;
@@ -157,7 +170,7 @@ void tg_set_stalls(tg_board *b, uint32_t gap_permille, uint32_t ready_low_permil
 
 void tg_idle(tg_board *b, uint64_t n) {
     b->idle_inputs();
-    for (uint64_t i = 0; i < n; ++i) b->cycle();
+    for (uint64_t i = 0; i < n; ++i) b->step();
 }
 
 uint64_t tg_drain(tg_board *b, uint32_t quiet_cycles, uint64_t max_cycles) {
@@ -168,14 +181,13 @@ uint64_t tg_drain(tg_board *b, uint32_t quiet_cycles, uint64_t max_cycles) {
     uint32_t quiet = 0;
     const uint64_t start = b->cycles;
     while (quiet < quiet_cycles && b->cycles - start < max_cycles) {
-        b->settle();
+        b->step();
         if (t.m_axis_tvalid) {
             ++dropped;
             quiet = 0;
         } else {
             ++quiet;
         }
-        b->edge();
     }
     b->idle_inputs();
     return dropped;
@@ -190,12 +202,11 @@ int tg_axil_read(tg_board *b, uint32_t addr, uint32_t *data) {
     t.s_axi_rready = (b->faults & TG_FAULT_BUS_STALL) ? 0 : 1;
     const uint64_t start = b->cycles;
     while (b->cycles - start < b->bus_timeout) {
-        b->settle();
+        b->step();
         const bool ar_fire = t.s_axi_arvalid && t.s_axi_arready;
         const bool r_fire = t.s_axi_rvalid && t.s_axi_rready;
         const uint32_t rdata = t.s_axi_rdata;
         const int resp = t.s_axi_rresp;
-        b->edge();
         if (ar_fire) t.s_axi_arvalid = 0;
         if (r_fire) {
             t.s_axi_rready = 0;
@@ -204,6 +215,7 @@ int tg_axil_read(tg_board *b, uint32_t addr, uint32_t *data) {
         }
     }
     b->idle_inputs();
+    b->bus_dirty = true;
     return TG_BUS_TIMEOUT;
 }
 
@@ -219,12 +231,11 @@ int tg_axil_write(tg_board *b, uint32_t addr, uint32_t data) {
     t.s_axi_bready = (b->faults & TG_FAULT_BUS_STALL) ? 0 : 1;
     const uint64_t start = b->cycles;
     while (b->cycles - start < b->bus_timeout) {
-        b->settle();
+        b->step();
         const bool aw_fire = t.s_axi_awvalid && t.s_axi_awready;
         const bool w_fire = t.s_axi_wvalid && t.s_axi_wready;
         const bool b_fire = t.s_axi_bvalid && t.s_axi_bready;
         const int resp = t.s_axi_bresp;
-        b->edge();
         if (aw_fire) t.s_axi_awvalid = 0;
         if (w_fire) t.s_axi_wvalid = 0;
         if (b_fire) {
@@ -233,6 +244,7 @@ int tg_axil_write(tg_board *b, uint32_t addr, uint32_t data) {
         }
     }
     b->idle_inputs();
+    b->bus_dirty = true;
     return TG_BUS_TIMEOUT;
 }
 
@@ -240,7 +252,7 @@ int tg_reset(tg_board *b, uint32_t hold_cycles, uint64_t max_cycles) {
     Vtickgate_top &t = *b->top;
     b->idle_inputs();
     t.rst = 1;
-    for (uint32_t i = 0; i < (hold_cycles ? hold_cycles : 1); ++i) b->cycle();
+    for (uint32_t i = 0; i < (hold_cycles ? hold_cycles : 1); ++i) b->step();
     t.rst = 0;
     const uint64_t start = b->cycles;
     const uint32_t faults = b->faults;
@@ -302,7 +314,7 @@ int tg_transfer(tg_board *b, int port, const uint8_t *in, uint32_t n_records, ui
         const bool ready = !out_done && !out_stall && got < out_capacity &&
                            !(random_ready && b->chance(b->ready_low_permille));
         t.m_axis_tready = ready;
-        b->settle();
+        b->step();
         const bool in_fire = offer && *p.tready;
         if (!out_done && got == out_capacity && t.m_axis_tvalid) {
             status = TG_OVERFLOW;
@@ -313,7 +325,6 @@ int tg_transfer(tg_board *b, int port, const uint8_t *in, uint32_t n_records, ui
             ++got;
             if (t.m_axis_tlast) out_done = true;
         }
-        b->edge();
         if (in_fire) {
             ++sent;
             loaded = false;

@@ -47,6 +47,19 @@ def test_the_key_follows_the_verilog_the_harness_and_the_parameters(
     assert build.library_key(text, PARAMS) != key
 
 
+def test_the_wrapper_registers_every_input_of_the_card_but_its_clock(sim_artifacts) -> None:
+    text = build.card_verilog(PARAMS)[0].read_text()
+    wrapper = build.wrapper_verilog(text)
+    assert (sim_artifacts.library.parent / "tickgate_sim.v").read_text() == wrapper
+    assert "input [127:0] s_axis_tick_tdata;" in wrapper
+    assert "reg [127:0] s_axis_tick_tdata_q = 128'd0;" in wrapper
+    assert "reg rst_q = 1'd1;" in wrapper and ".rst(rst_q)" in wrapper
+    assert ".clk(clk)" in wrapper and "clk_q" not in wrapper
+    assert "output [1023:0] m_axis_tdata;" in wrapper and ".m_axis_tdata(m_axis_tdata)" in wrapper
+    with pytest.raises(build.SimBuildError, match="no module"):
+        build.wrapper_verilog("module other(clk);\n  input clk;\nendmodule\n")
+
+
 def _private_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Build into ``tmp_path``, its Verilog cache seeded from the real one (no regeneration)."""
     verilog = build.card_verilog(PARAMS)[0].parent
