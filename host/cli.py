@@ -80,6 +80,12 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="where built images and their manifests go (bitstreams)")
     bitstream.add_argument("--jobs", type=int, default=2, help="vendor tool jobs (default 2)")
     bitstream.set_defaults(handler="tickgate.hw.bitstream:bitstream_main")
+
+    sim = sub.add_parser("sim-server", help="run the local Deriv market simulator "
+                         "(WebSocket, Deriv's protocol, faults on demand)")
+    from tickgate.host.simserver.cli import add_arguments as sim_arguments
+    sim_arguments(sim)
+    sim.set_defaults(handler="tickgate.host.simserver.cli:main")
     return parser
 
 
