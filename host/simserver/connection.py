@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
+#: The ``msg_type`` of a call's replies, where it differs from the call's name.
+REPLY_TYPE = {"ticks": "tick", "ticks_history": "history"}
 
 
 @dataclass
@@ -116,7 +118,7 @@ class Connection(WSListener):
         if self.transport is not None and not self.closed:
             self.transport.underlying_transport.abort()
 
-    def _reply(self, messages: list[dict[str, Any]], env: Envelope, call: str) -> None:
+    def _reply(self, messages: list[dict[str, Any]], env: Envelope, reply_type: str) -> None:
         faults = self.server.faults
         if faults.delay_s <= 0:
             for m in messages:
@@ -125,7 +127,7 @@ class Connection(WSListener):
         loop = self.server.loop
         assert loop is not None
         if faults.delay_s >= faults.rpc_timeout_s:
-            err = env.error(call, ApiError("Timeout", "Timeout"))
+            err = env.error(reply_type, ApiError("Timeout", "Timeout"))
             loop.call_later(faults.rpc_timeout_s, self.send, err)
             return
         loop.call_later(faults.delay_s, lambda: [self.send(m) for m in messages])
@@ -152,9 +154,10 @@ class Connection(WSListener):
             return
         info = schemas.info(call)
         env = Envelope(request, info.sensitive)
+        reply_type = REPLY_TYPE.get(call, call)
         try:
             if call in ("ping", "time") and self._ping_flood():
-                self.send(env.error(call, ApiError(
+                self.send(env.error(reply_type, ApiError(
                     "RateLimit", f"You have reached the rate limit for {call}.")))
                 self.close(WSCloseCode.POLICY_VIOLATION, "Policy Violation")
                 return
@@ -166,13 +169,13 @@ class Connection(WSListener):
             from tickgate.host.simserver.handlers import HANDLERS
             messages = HANDLERS[call](self, request, env)
         except ApiError as err:
-            messages = [env.error(call, err)]
+            messages = [env.error(reply_type, err)]
         except Exception:  # a simulator bug must answer like Deriv, not kill the socket
             log.exception("handler %s failed", call)
-            messages = [env.error(call, ApiError("InternalServerError",
+            messages = [env.error(reply_type, ApiError("InternalServerError",
                                                  "Sorry, an error occurred while processing "
                                                  "your request."))]
-        self._reply(messages, env, call)
+        self._reply(messages, env, reply_type)
 
     @staticmethod
     def _sane(request: dict[str, Any]) -> bool:
