@@ -25,9 +25,12 @@ position writes are ignored); ``o_gross``, ``o_kill``, ``o_equity_peak``,
 Schedule (the input cycle is A; B and C follow; outputs are registers after C)::
 
     A  read the symbol's table, last tick and order state (LUT RAM, asynchronous); bad
-       order; abs prices; |price - last|; the clock; new position; bucket and duplicate
-       distances. A tick item writes the symbol's last price and the clock at the end of A.
-    B  products (notional, both collar sides); the per-symbol checks
+       order; abs prices; |price - last|; the clock; new position and its absolute value;
+       bucket and duplicate distances: one carry chain after the read, absolute values
+       chosen between two sums computed side by side (the state keeps ``-pos`` too). A
+       tick item writes the symbol's last price and the clock at the end of A.
+    B  products (notional, both collar sides); the per-symbol checks; the change of
+       ``|position|``; a non-positive abs price
     C  the global checks (gross, global bucket, kill, loss, drawdown) against the live
        registers; the verdict; an accepted order writes position, bucket and duplicate
        memory (and gross, the global bucket) at the end of C.
@@ -50,12 +53,15 @@ __all__ = ["RiskGate", "ITEM_LAYOUT", "LIMITS_LAYOUT"]
 
 #: One event of the serialised stream. ``tick``: a tick of a known symbol (moves the clock
 #: and the symbol's last price: ``ts``, ``tick_price``); ``order``: an order to check
-#: (``qty``, ``price``, ``side``, ``flags``; an intent has ``tick`` set too); ``set_pos``:
-#: the host's position write (``price`` holds the position).
+#: (``qty``, ``price``, ``side``, ``flags``; an intent has ``tick`` set too; ``sqty`` is
+#: ``qty`` for a BUY and ``-qty`` (mod 2**32) otherwise, worked out by the sender a cycle
+#: ahead so stage A adds without negating); ``set_pos``: the host's position write
+#: (``price`` holds the position).
 ITEM_LAYOUT = data.StructLayout({
     "tick": 1, "order": 1, "set_pos": 1,
     "symbol": unsigned(8), "ts": unsigned(32), "tick_price": signed(32),
-    "qty": signed(32), "price": signed(32), "side": unsigned(8), "flags": unsigned(8),
+    "qty": signed(32), "sqty": signed(32), "price": signed(32), "side": unsigned(8),
+    "flags": unsigned(8),
 })
 
 #: The limit registers of :class:`~.risk_model.RiskLimits`, plus the loss inputs and the
@@ -72,7 +78,7 @@ LIMITS_LAYOUT = data.StructLayout({
 _TABLE = data.StructLayout({"base": unsigned(32), "pos_limit": unsigned(31)})
 _LAST = data.StructLayout({"seen": 1, "price": signed(32), "ts": unsigned(32)})
 _STATE = data.StructLayout({
-    "pos": signed(32), "tat": unsigned(32), "tat_valid": 1,
+    "pos": signed(32), "npos": signed(33), "tat": unsigned(32), "tat_valid": 1,
     "dup_valid": 1, "dup_side": unsigned(2), "dup_qty": signed(32), "dup_price": signed(32),
     "dup_ts": unsigned(32),
 })
@@ -203,35 +209,45 @@ class RiskGate(wiring.Component):
         last_price_a = Mux(tick_a, item.tick_price, last_rd.data.price)
         last_ts_a = Mux(tick_a, item.ts, last_rd.data.ts)
         now_a = Mux(tick_a, item.ts, now)
+        # One carry chain deep after the RAM read: every absolute value is a choice
+        # between two sums computed side by side (the state keeps -pos as ``npos``, the
+        # item brings its signed quantity ``sqty``); the differences of absolute values
+        # wait for stage B.
         abs_price_a = tab.base + item.price            # 34-bit signed
         bad_a = ((item.qty <= 0) | ((item.side != Side.BUY) & (item.side != Side.SELL))
-                 | ~known_a | (item.flags != 0) | (abs_price_a <= 0))
-        buy_a = item.side == Side.BUY
-        new_pos_a = st.pos + Mux(buy_a, item.qty, -item.qty)
-        abs_pos_a = Mux(st.pos < 0, -st.pos, st.pos)
-        abs_new_a = Mux(new_pos_a < 0, -new_pos_a, new_pos_a)
-        set_abs_a = Mux(item.price < 0, -item.price, item.price)
+                 | ~known_a | (item.flags != 0))
+        new_pos_a = st.pos + item.sqty
+        neg_new_a = st.npos - item.sqty
+        abs_pos_a = Mux(st.pos < 0, st.npos, st.pos)
+        abs_new_a = Mux(new_pos_a < 0, neg_new_a, new_pos_a)
+        neg_price_a = -item.price
+        set_abs_a = Mux(item.price < 0, neg_price_a, item.price)
 
         # Registers A -> B.
         b = {
             "bad": Signal(), "restricted": Signal(), "now": Signal(32),
             "abs_price": Signal(signed(35)), "dev": Signal(34), "abs_last": Signal(signed(35)),
             "seen": Signal(), "age": Signal(32), "new_pos": Signal(signed(34)),
-            "abs_new": Signal(34), "delta": Signal(signed(35)), "pos_limit": Signal(31),
+            "neg_new": Signal(signed(34)), "abs_new": Signal(34), "abs_from": Signal(34),
+            "abs_pos": Signal(33), "pos_limit": Signal(31),
             "tat_d": Signal(signed(32)), "tat_valid": Signal(), "tat": Signal(32),
             "dup_hit": Signal(), "dup_age": Signal(32), "state": Signal(_STATE),
         }
         dev_a = item.price - last_price_a
+        ndev_a = last_price_a - item.price
         with m.If(en):
             m.d.sync += [valid_b.eq(take), item_b.eq(item)]
             m.d.sync += [
                 b["bad"].eq(bad_a), b["restricted"].eq(self.restricted.bit_select(sym_a, 1)),
                 b["now"].eq(now_a), b["abs_price"].eq(abs_price_a),
-                b["dev"].eq(Mux(dev_a < 0, -dev_a, dev_a)),
+                b["dev"].eq(Mux(dev_a < 0, ndev_a, dev_a)),
                 b["abs_last"].eq(tab.base + last_price_a), b["seen"].eq(seen_a),
-                b["age"].eq((now_a - last_ts_a)[:32]), b["new_pos"].eq(new_pos_a),
+                b["age"].eq((now_a - last_ts_a)[:32]),
+                b["new_pos"].eq(Mux(item.set_pos, item.price, new_pos_a)),
+                b["neg_new"].eq(Mux(item.set_pos, neg_price_a, neg_new_a)),
                 b["abs_new"].eq(abs_new_a),
-                b["delta"].eq(Mux(item.set_pos, set_abs_a - abs_pos_a, abs_new_a - abs_pos_a)),
+                b["abs_from"].eq(Mux(item.set_pos, set_abs_a, abs_new_a)),
+                b["abs_pos"].eq(abs_pos_a),
                 b["pos_limit"].eq(tab.pos_limit),
                 b["tat_d"].eq(_i32(st.tat - now_a)), b["tat_valid"].eq(st.tat_valid),
                 b["tat"].eq(st.tat),
@@ -256,7 +272,8 @@ class RiskGate(wiring.Component):
         c = {
             "bad": Signal(), "now": Signal(32), "notional": Signal(67),
             "dev_x": Signal(48), "band": Signal(signed(52)), "fails": Signal(16),
-            "new_pos": Signal(signed(32)), "delta": Signal(signed(35)), "next_tat": Signal(32),
+            "new_pos": Signal(signed(32)), "neg_new": Signal(signed(33)),
+            "delta": Signal(signed(35)), "next_tat": Signal(32),
             "state": Signal(_STATE),
         }
         sym_fails = Signal(16)
@@ -274,12 +291,13 @@ class RiskGate(wiring.Component):
         with m.If(en):
             m.d.sync += [valid_c.eq(valid_b), item_c.eq(item_b)]
             m.d.sync += [
-                c["bad"].eq(b["bad"]), c["now"].eq(b["now"]),
+                c["bad"].eq(b["bad"] | (b["abs_price"] <= 0)), c["now"].eq(b["now"]),
                 c["notional"].eq(item_b.qty.as_unsigned() * b["abs_price"].as_unsigned()),
                 c["dev_x"].eq(b["dev"] * 10_000),
                 c["band"].eq(lim.collar_bps * b["abs_last"]),
                 c["fails"].eq(sym_fails),
-                c["new_pos"].eq(b["new_pos"]), c["delta"].eq(b["delta"]),
+                c["new_pos"].eq(b["new_pos"]), c["neg_new"].eq(b["neg_new"]),
+                c["delta"].eq(b["abs_from"] - b["abs_pos"]),
                 c["next_tat"].eq(tat_start + lim.rate_sym_interval),
                 c["state"].eq(b["state"]),
             ]
@@ -312,11 +330,9 @@ class RiskGate(wiring.Component):
 
         new_state = Signal(_STATE)
         m.d.comb += new_state.eq(c["state"])
-        with m.If(item_c.set_pos):
-            m.d.comb += new_state.pos.eq(item_c.price)
-        with m.Else():
+        m.d.comb += [new_state.pos.eq(c["new_pos"]), new_state.npos.eq(c["neg_new"])]
+        with m.If(~item_c.set_pos):
             m.d.comb += [
-                new_state.pos.eq(c["new_pos"]),
                 new_state.tat.eq(c["next_tat"]), new_state.tat_valid.eq(1),
                 new_state.dup_valid.eq(1), new_state.dup_side.eq(item_c.side[:2]),
                 new_state.dup_qty.eq(item_c.qty), new_state.dup_price.eq(item_c.price),

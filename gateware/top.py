@@ -35,12 +35,13 @@ interleave (the engine's hazard rule) and no host order takes a slot.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from .axil import AxiLiteRegisters, axil_members, forward_axil
 from .card_regs import Command, Status, SymbolCommand, card_regmap
+from .credit_fifo import CreditFifo
 from .decision import INTENT_LAYOUT, DecisionUnit
 from .engine import IndicatorEngine
 from .layouts import CONFIG_LAYOUT, ORDER_LAYOUT, OUTPUT_LAYOUT
@@ -52,6 +53,7 @@ from .records import (
     FeatureValid,
     OutputKind,
     Reject,
+    Side,
 )
 from .risk import RiskGate
 from .skid import SkidBuffer
@@ -62,6 +64,9 @@ TOP_NAME = "tickgate_top"
 
 #: What rides through the risk gate beside its item: the record, whether to send it, tlast.
 PASS_LAYOUT = data.StructLayout({"rec": OUTPUT_LAYOUT, "emit": 1, "last": 1})
+
+#: Entries of each credit FIFO (more than the latency of the stage before it, plus one).
+_FIFO_DEPTH = 8
 
 #: Depth of the FIFO of input cycle stamps (ticks in flight between input and output).
 _STAMP_DEPTH = 64
@@ -156,25 +161,25 @@ class TickgateTop(wiring.Component):
         m.d.comb += [regs.value("gross_lo").eq(risk.o_gross[:32]),
                      regs.value("gross_hi").eq(gross_hi)]
 
-        # ------------------------------------------------------------ output and enable
-        # Three skid buffers (engine -> decision -> arbiter, risk gate -> m_axis) cut the
-        # ready chain into short register-to-register paths without adding a cycle.
+        # ------------------------------------------------------------ output
+        # Behind the engine nothing has an enable: the decision unit and the risk gate move
+        # every cycle, and each admits an item only when the credit FIFO at its end has room
+        # for it and for everything on its way (no enable net fans out to the thousands of
+        # flip-flops of the 1024-bit records; the FIFOs add no latency while empty).
         out_pass = risk.o_pass
         out_rec = Signal(OUTPUT_LAYOUT)
-        out_valid = risk.o_valid & out_pass.emit
-        m.submodules.out_skid = out_skid = SkidBuffer(len(out_rec.as_value()) + 1)
-        advance = Signal()
+        m.submodules.out_fifo = out_fifo = CreditFifo(len(out_rec.as_value()) + 1, _FIFO_DEPTH)
         m.d.comb += [
-            advance.eq(~out_valid | out_skid.i_ready),
-            risk.en.eq(advance),
+            risk.en.eq(1),
             out_rec.eq(out_pass.rec),
             out_rec.reject.eq(risk.o_reject),
-            out_skid.i_valid.eq(out_valid),
-            out_skid.i_data.eq(Cat(out_rec.as_value(), out_pass.last)),
-            self.m_axis_tvalid.eq(out_skid.o_valid),
-            self.m_axis_tdata.eq(out_skid.o_data[:-1]),
-            self.m_axis_tlast.eq(out_skid.o_data[-1]),
-            out_skid.o_ready.eq(self.m_axis_tready),
+            out_fifo.i_valid.eq(risk.o_valid & out_pass.emit),
+            out_fifo.i_drop.eq(risk.o_valid & ~out_pass.emit),
+            out_fifo.i_data.eq(Cat(out_rec.as_value(), out_pass.last)),
+            self.m_axis_tvalid.eq(out_fifo.o_valid),
+            self.m_axis_tdata.eq(out_fifo.o_data[:-1]),
+            self.m_axis_tlast.eq(out_fifo.o_data[-1]),
+            out_fifo.o_ready.eq(self.m_axis_tready),
         ]
         with m.If((out_pass.rec.kind & OutputKind.HOST).any()):
             m.d.comb += out_rec.ts.eq(risk.o_now)
@@ -196,56 +201,94 @@ class TickgateTop(wiring.Component):
 
         # ------------------------------------------------------------ engine -> decision
         m.submodules.feature_skid = feature_skid = SkidBuffer(FEATURE_BYTES * 8 + 1)
-        dec_en = Signal()
+        admit_dec = Signal()
+        dec_credit = Signal()
         m.d.comb += [
             feature_skid.i_valid.eq(engine.o_feature.valid),
             feature_skid.i_data.eq(Cat(engine.o_feature.payload.data.as_value(),
                                        engine.o_feature.payload.last)),
             engine.o_feature.ready.eq(feature_skid.i_ready),
-            dec.en.eq(dec_en),
-            dec.i_valid.eq(feature_skid.o_valid),
+            dec.en.eq(1),
+            admit_dec.eq(feature_skid.o_valid & dec_credit),
+            dec.i_valid.eq(admit_dec),
             dec.i_feature.eq(feature_skid.o_data[:-1]),
-            feature_skid.o_ready.eq(dec_en),
+            feature_skid.o_ready.eq(dec_credit),
         ]
         # The feature record rides beside the decision unit, one register per stage.
         rec_line = [feature_skid.o_data]
         for k in range(dec.LATENCY):
             reg = Signal(len(rec_line[-1]), name=f"feature_d{k + 1}", reset_less=True)
-            with m.If(dec_en):
-                m.d.sync += reg.eq(rec_line[-1])
+            m.d.sync += reg.eq(rec_line[-1])
             rec_line.append(reg)
-        # The decision unit's output and its record wait in a skid buffer for the arbiter.
-        decided = Cat(rec_line[-1], dec.o_intent.as_value(), dec.o_score, dec.o_saturated)
-        m.submodules.decision_skid = dec_skid = SkidBuffer(len(decided))
+        # The intent's signed quantity (-qty for a SELL) goes with it, so the risk gate's
+        # first stage adds it to the position without negating first. ``neg_qty`` is
+        # registered from the register the decision unit's output stage read in the same
+        # cycle, so it always matches ``o_intent.qty``.
+        neg_qty = Signal(signed(32))
+        m.d.sync += neg_qty.eq(-regs.value("decision_qty"))
+        sqty = Mux(dec.o_intent.side == Side.BUY, dec.o_intent.qty, neg_qty)
+        decided = Cat(rec_line[-1], dec.o_intent.as_value(), dec.o_score, dec.o_saturated,
+                      sqty)
+        m.submodules.dec_fifo = dec_fifo = CreditFifo(len(decided), _FIFO_DEPTH)
         dec_taken = Signal()
         m.d.comb += [
-            dec_en.eq(~dec.o_valid | dec_skid.i_ready),
-            dec_skid.i_valid.eq(dec.o_valid), dec_skid.i_data.eq(decided),
-            dec_skid.o_ready.eq(dec_taken),
+            dec_credit.eq(dec_fifo.o_credit),
+            dec_fifo.i_admit.eq(admit_dec),
+            dec_fifo.i_drop.eq(0),
+            dec_fifo.i_valid.eq(dec.o_valid), dec_fifo.i_data.eq(decided),
+            dec_fifo.o_ready.eq(dec_taken),
         ]
         width = FEATURE_BYTES * 8
-        feature = data.View(OUTPUT_LAYOUT, dec_skid.o_data[:width])
-        feature_last = dec_skid.o_data[width]
-        rest = dec_skid.o_data[width + 1:]
+        feature = data.View(OUTPUT_LAYOUT, dec_fifo.o_data[:width])
+        feature_last = dec_fifo.o_data[width]
+        rest = dec_fifo.o_data[width + 1:]
         intent = data.View(INTENT_LAYOUT, rest[:INTENT_LAYOUT.size])
         score = rest[INTENT_LAYOUT.size:INTENT_LAYOUT.size + 32].as_signed()
         saturated = rest[INTENT_LAYOUT.size + 32]
-        dec_valid = dec_skid.o_valid
+        intent_sqty = rest[INTENT_LAYOUT.size + 33:INTENT_LAYOUT.size + 65].as_signed()
+        dec_valid = dec_fifo.o_valid
+
+        # ------------------------------------------------------------ host orders
+        # A skid buffer (s_axis_order_tready is a register) and one register stage that
+        # also works out the order's signed quantity: a host order reaches the arbiter one
+        # cycle after its handshake.
+        m.submodules.order_skid = order_skid = SkidBuffer(ORDER_BYTES * 8 + 1)
+        order_in = data.View(ORDER_LAYOUT, order_skid.o_data[:-1])
+        order = Signal(ORDER_LAYOUT)
+        order_last = Signal()
+        order_sqty = Signal(signed(32))
+        order_full = Signal()
+        order_taken = Signal()
+        load_order = order_skid.o_valid & (~order_full | order_taken)
+        m.d.comb += [
+            order_skid.i_valid.eq(self.s_axis_order_tvalid),
+            order_skid.i_data.eq(Cat(self.s_axis_order_tdata, self.s_axis_order_tlast)),
+            self.s_axis_order_tready.eq(order_skid.i_ready),
+            order_skid.o_ready.eq(~order_full | order_taken),
+        ]
+        with m.If(load_order):
+            m.d.sync += [
+                order_full.eq(1), order.eq(order_in), order_last.eq(order_skid.o_data[-1]),
+                order_sqty.eq(Mux(order_in.side == Side.BUY, order_in.qty, -order_in.qty)),
+            ]
+        with m.Elif(order_taken):
+            m.d.sync += order_full.eq(0)
 
         # ------------------------------------------------------------ the arbiter
-        order = data.View(ORDER_LAYOUT, self.s_axis_order_tdata)
         setpos_symbol = Signal(8)
         setpos_value = Signal(32)
         last_was_order = Signal()
         pick_setpos = setpos_pending
-        pick_order = ~pick_setpos & self.s_axis_order_tvalid & (~dec_valid | ~last_was_order)
+        pick_order = ~pick_setpos & order_full & (~dec_valid | ~last_was_order)
         pick_dec = ~pick_setpos & ~pick_order & dec_valid
         take = Signal()
         m.d.comb += [
-            risk.i_valid.eq(setpos_pending | self.s_axis_order_tvalid | dec_valid),
-            take.eq(advance & risk.o_ready & risk.i_valid),
+            # Offered only with a credit: the gate takes what it is offered and ready for.
+            risk.i_valid.eq((setpos_pending | order_full | dec_valid) & out_fifo.o_credit),
+            take.eq(risk.o_ready & risk.i_valid),
+            out_fifo.i_admit.eq(take),
             dec_taken.eq(take & pick_dec),
-            self.s_axis_order_tready.eq(take & pick_order),
+            order_taken.eq(take & pick_order),
         ]
         with m.If(take):
             m.d.sync += last_was_order.eq(pick_order)
@@ -263,8 +306,9 @@ class TickgateTop(wiring.Component):
         with m.Elif(pick_order):
             m.d.comb += [
                 item.order.eq(1), item.symbol.eq(order.symbol), item.qty.eq(order.qty),
+                item.sqty.eq(order_sqty),
                 item.price.eq(order.price), item.side.eq(order.side), item.flags.eq(order.flags),
-                risk.i_pass.emit.eq(1), risk.i_pass.last.eq(self.s_axis_order_tlast),
+                risk.i_pass.emit.eq(1), risk.i_pass.last.eq(order_last),
                 rec.kind.eq(OutputKind.ORDER | OutputKind.HOST), rec.symbol.eq(order.symbol),
                 rec.order_id.eq(order.order_id), rec.qty.eq(order.qty),
                 rec.order_price.eq(order.price), rec.side.eq(order.side),
@@ -275,7 +319,8 @@ class TickgateTop(wiring.Component):
             m.d.comb += [
                 item.tick.eq(good), item.order.eq(intent.fire), item.symbol.eq(feature.symbol),
                 item.ts.eq(feature.ts), item.tick_price.eq(feature.price),
-                item.qty.eq(intent.qty), item.price.eq(intent.price), item.side.eq(intent.side),
+                item.qty.eq(intent.qty), item.sqty.eq(intent_sqty),
+                item.price.eq(intent.price), item.side.eq(intent.side),
                 risk.i_pass.emit.eq(1), risk.i_pass.last.eq(feature_last),
                 rec.as_value().eq(feature.as_value()),
                 rec.kind.eq(Mux(intent.fire, OutputKind.FEATURE | OutputKind.ORDER,
@@ -289,11 +334,11 @@ class TickgateTop(wiring.Component):
 
         # ------------------------------------------------------------ counters and probes
         clear = command_now & (command & Command.CLEAR_COUNTERS).any()
-        checked = risk.o_valid & advance & (out_pass.rec.kind & OutputKind.ORDER).any()
+        checked = risk.o_valid & (out_pass.rec.kind & OutputKind.ORDER).any()
         sent = self.m_axis_tvalid & self.m_axis_tready
         events = {
             "ticks_in": tick_in, "records_out": sent,
-            "intents": dec_taken & intent.fire, "host_orders": take & pick_order,
+            "intents": dec_taken & intent.fire, "host_orders": order_taken,
             "accepted": checked & (risk.o_reject == 0), "rejected": checked & (risk.o_reject != 0),
             "saturations": dec_taken & saturated, "bus_errors": regs.o_bus_error,
         }

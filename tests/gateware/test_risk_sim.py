@@ -19,6 +19,10 @@ from tickgate.gateware.risk_model import RiskLimits
 PARAMS = EngineParams(n_symbols=8, ring_depth=16, minmax_depth=8)
 
 
+def _wrap32(value: int) -> int:
+    return (value + 2**31) % 2**32 - 2**31
+
+
 def item_value(event: Event) -> int:
     fields = {
         "tick": int(event.kind in ("tick", "intent")),
@@ -26,6 +30,8 @@ def item_value(event: Event) -> int:
         "set_pos": int(event.kind == "set_pos"),
         "symbol": event.symbol, "ts": event.ts, "tick_price": event.tick_price,
         "qty": event.qty, "price": event.price, "side": event.side, "flags": event.flags,
+        # What the card's arbiter sends with it: the signed quantity (-qty unless BUY).
+        "sqty": _wrap32(event.qty if event.side == Side.BUY else -event.qty),
     }
     return ITEM_LAYOUT.const(fields).as_value().value
 
