@@ -21,9 +21,14 @@ Data path::
     position writes (sym_command) -------------+
 
 The arbiter takes a queued position write first, then alternates between a host order and
-the decision unit's record when both wait (neither starves). Every stage behind the engine
-moves on one enable, ``~m_axis_tvalid | m_axis_tready``; the engine and the decision unit stall
-behind it, nothing is dropped.
+the decision unit's record when both wait (neither starves). Behind the engine nothing has
+an enable: the decision unit and the risk gate move every cycle, and each takes an item only
+when the :class:`~.credit_fifo.CreditFifo` at its end has room for it and for everything
+already on its way (no enable net fans out to the thousands of flip-flops of the 1024-bit
+records; the FIFOs add no latency while empty). Back-pressure on ``m_axis`` fills the output
+FIFO, then the decision unit's, then stalls the engine; nothing is dropped. A host order
+waits one cycle in a register stage (which also works out its signed quantity) before the
+arbiter.
 
 Latency (no stalls): tick handshake to its record's ``m_axis_tvalid`` =
 ``IndicatorEngine.LATENCY + DecisionUnit.LATENCY + RiskGate.LATENCY`` cycles
