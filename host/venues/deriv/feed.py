@@ -1,0 +1,190 @@
+"""The tick feed: many symbols on one subscription, validated ticks into ring buffers, gaps
+backfilled from ``ticks_history``.
+
+``TickFeed(client, symbols)``; ``await feed.start()`` subscribes every symbol in *one*
+``ticks`` request (Deriv accepts a list) and consumes the stream in a task; ``ingest(msg)``
+(also usable directly) handles one ``tick`` message:
+
+1. normalise (quote/bid/ask rounded to ``pip_size`` decimals) and validate (``TickCheck``:
+   NaN, non-positive, duplicate, out-of-order, stale; counted per symbol and reason);
+2. gap check: a symbol with a known tick interval (``R_*`` 2 s, ``1HZ*`` 1 s, or
+   ``intervals``) has a gap when the new tick is more than 1.5 intervals after the last one;
+   after a reconnect (``on_session``) every symbol is checked once whatever its interval;
+3. on a gap the tick is held (with any later ones of that symbol), ``ticks_history`` from the
+   last epoch + 1 to the new epoch - 1 is requested, the missing ticks are appended in order,
+   then the held ones (``backfilled`` counts what was recovered; a failed backfill is logged
+   and counted in ``backfill_failed``, and the held ticks go on);
+4. append to the symbol's ``TickRing`` and call each ``on_tick(symbol, epoch, quote)``.
+
+``now()`` for the stale rule is the wall clock plus the server's offset from a ``time`` call
+at start (Deriv's clock decides what is stale), or an injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tickgate.host.venues.deriv.client import DerivClient
+from tickgate.host.venues.deriv.errors import DerivError
+from tickgate.host.venues.deriv.redact import get_logger
+from tickgate.host.venues.deriv.ring import TickRing
+from tickgate.host.venues.deriv.subscriptions import Subscription
+from tickgate.host.venues.deriv.tickcheck import TickCheck, normalise
+
+log = get_logger(__name__)
+GAP_FACTOR = 1.5
+_ONE_SECOND = re.compile(r"^1HZ\d+V$")
+
+
+def tick_interval(symbol: str) -> float | None:
+    """Deriv's tick interval for a symbol in seconds (None: irregular, e.g. forex)."""
+    if _ONE_SECOND.match(symbol):
+        return 1.0
+    if symbol.startswith("R_"):
+        return 2.0
+    return None
+
+
+class TickFeed:
+    """Validated ticks of many symbols in per-symbol ring buffers."""
+
+    def __init__(self, client: DerivClient, symbols: Iterable[str], *, capacity: int = 4096,
+                 stale_after_s: float = 30.0, intervals: dict[str, float] | None = None,
+                 clock: Callable[[], float] | None = None, backfill: bool = True) -> None:
+        self.client = client
+        self.symbols = list(dict.fromkeys(symbols))
+        self.rings = {s: TickRing(capacity) for s in self.symbols}
+        self.check = TickCheck(stale_after_s)
+        self.intervals = {s: intervals[s] if intervals and s in intervals else tick_interval(s)
+                          for s in self.symbols}
+        self.backfill = backfill
+        self.on_tick: list[Callable[[str, int, float], None]] = []
+        self.stats: Counter[str] = Counter()
+        self.gaps: Counter[str] = Counter()
+        self.backfilled: Counter[str] = Counter()
+        self.subscription: Subscription | None = None
+        self._clock = clock
+        self._offset = 0.0
+        self._held: dict[str, list[tuple[int, float, float, float]]] = {}
+        self._resync: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._consumer: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Sync the clock, subscribe every symbol at once, start consuming."""
+        if self._clock is None:
+            t0 = time.time()
+            server = (await self.client.request({"time": 1}))["time"]
+            self._offset = float(server) - (t0 + time.time()) / 2
+        self.client.on_session.append(self._on_session)
+        self.subscription = await self.client.subscribe({"ticks": self.symbols})
+        self._consumer = asyncio.get_running_loop().create_task(self._consume(),
+                                                                name="deriv-tick-feed")
+
+    async def stop(self) -> None:
+        """Stop consuming and forget the subscription."""
+        if self._on_session in self.client.on_session:
+            self.client.on_session.remove(self._on_session)
+        for task in [self._consumer, *self._tasks]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in [self._consumer, *self._tasks] if t),
+                             return_exceptions=True)
+        if self.subscription is not None and self.client.is_connected:
+            await self.subscription.forget()
+
+    def now(self) -> float:
+        """Deriv's time now, Unix seconds."""
+        return self._clock() if self._clock is not None else time.time() + self._offset
+
+    async def _consume(self) -> None:
+        assert self.subscription is not None
+        try:
+            async for msg in self.subscription:
+                self.ingest(msg)
+        except DerivError as err:
+            log.error("tick feed ended: %s", err)
+
+    def _on_session(self, session: int) -> None:
+        if session > 1:
+            self._resync.update(self.symbols)
+
+    # -- one message -----------------------------------------------------------------------
+    def ingest(self, msg: dict[str, Any]) -> None:
+        """Handle one ``tick`` message (others are counted and ignored)."""
+        tick = msg.get("tick")
+        if msg.get("msg_type") != "tick" or not isinstance(tick, dict) or "error" in msg:
+            self.stats["not_tick"] += 1
+            return
+        symbol = tick.get("symbol")
+        ring = self.rings.get(symbol) if isinstance(symbol, str) else None
+        if ring is None:
+            self.stats["unknown_symbol"] += 1
+            return
+        pip = tick.get("pip_size")
+        pip = int(pip) if isinstance(pip, int | float) and math.isfinite(pip) else None
+        epoch = tick.get("epoch")
+        row = (epoch, normalise(tick.get("quote"), pip), normalise(tick.get("bid"), pip),
+               normalise(tick.get("ask"), pip))
+        held = self._held.get(symbol)
+        if held is not None:                    # a backfill is running: keep the order
+            held.append(row)                    # type: ignore[arg-type]
+            return
+        last = self.check.last_epoch.get(symbol)
+        if (self.backfill and last is not None and isinstance(epoch, int)
+                and epoch > last + 1 and self._is_gap(symbol, epoch - last)):
+            self.gaps[symbol] += 1
+            self._held[symbol] = [row]          # type: ignore[list-item]
+            task = asyncio.get_running_loop().create_task(
+                self._backfill(symbol, last, epoch), name=f"deriv-backfill-{symbol}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._resync.discard(symbol)
+        self._accept(symbol, row, self.now())
+
+    def _is_gap(self, symbol: str, seconds: int) -> bool:
+        if symbol in self._resync:
+            self._resync.discard(symbol)
+            return True
+        interval = self.intervals.get(symbol)
+        return interval is not None and seconds > GAP_FACTOR * interval
+
+    def _accept(self, symbol: str, row: tuple[Any, float, float, float],
+                now: float | None) -> bool:
+        epoch, quote, bid, ask = row
+        if self.check.check(symbol, epoch, quote, now) is not None:
+            return False
+        self.rings[symbol].append(epoch, quote, bid, ask)
+        for hook in self.on_tick:
+            hook(symbol, epoch, quote)
+        return True
+
+    async def _backfill(self, symbol: str, last: int, first_new: int) -> None:
+        try:
+            reply = await self.client.request({
+                "ticks_history": symbol, "start": last + 1, "end": str(first_new - 1),
+                "style": "ticks", "count": 5000})
+            hist = reply.get("history") or {}
+            pip = reply.get("pip_size")
+            pip = int(pip) if isinstance(pip, int | float) else None
+            for t, p in zip(hist.get("times", []), hist.get("prices", []), strict=False):
+                if isinstance(t, int) and last < t < first_new:
+                    if self._accept(symbol, (t, normalise(p, pip), math.nan, math.nan), None):
+                        self.backfilled[symbol] += 1
+        except DerivError as err:
+            self.stats["backfill_failed"] += 1
+            log.warning("backfill of %s (%d..%d) failed: %s", symbol, last + 1, first_new - 1,
+                        err)
+        finally:
+            held = self._held.pop(symbol, [])
+            now = self.now()
+            for row in held:
+                self._accept(symbol, row, now)

@@ -1,0 +1,62 @@
+"""A per-symbol circular buffer of ticks: numpy arrays allocated once, no allocation per tick.
+
+``TickRing(capacity)`` holds the last ``capacity`` ticks of one symbol in four preallocated
+arrays (``epoch`` int64 Unix seconds, ``quote``/``bid``/``ask`` float64, NaN when absent).
+``append`` writes one slot in place (O(1)); ``latest(n)`` returns the newest ``n`` ticks in
+time order as copies (the only call that allocates). Invariant: appended ticks have strictly
+increasing epochs (the feed's validation guarantees it), so ``latest`` is sorted by time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class TickRing:
+    """The last ``capacity`` ticks of one symbol."""
+
+    __slots__ = ("capacity", "epoch", "quote", "bid", "ask", "_next", "total")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.epoch = np.zeros(capacity, dtype=np.int64)
+        self.quote = np.full(capacity, np.nan)
+        self.bid = np.full(capacity, np.nan)
+        self.ask = np.full(capacity, np.nan)
+        self._next = 0          # slot the next tick goes to
+        self.total = 0          # ticks ever appended
+
+    def append(self, epoch: int, quote: float, bid: float = np.nan, ask: float = np.nan) -> None:
+        """Store one tick in place, overwriting the oldest when full."""
+        i = self._next
+        self.epoch[i] = epoch
+        self.quote[i] = quote
+        self.bid[i] = bid
+        self.ask[i] = ask
+        self._next = i + 1 if i + 1 < self.capacity else 0
+        self.total += 1
+
+    def __len__(self) -> int:
+        return min(self.total, self.capacity)
+
+    @property
+    def last_epoch(self) -> int | None:
+        """Epoch of the newest tick (None when empty)."""
+        return int(self.epoch[self._next - 1]) if self.total else None
+
+    @property
+    def last_quote(self) -> float | None:
+        """Quote of the newest tick (None when empty)."""
+        return float(self.quote[self._next - 1]) if self.total else None
+
+    def _order(self, n: int) -> np.ndarray:
+        n = min(n, len(self))
+        return (np.arange(self._next - n, self._next)) % self.capacity
+
+    def latest(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                    np.ndarray]:
+        """The newest ``n`` (default all) ticks, oldest first: (epoch, quote, bid, ask)."""
+        idx = self._order(len(self) if n is None else n)
+        return self.epoch[idx], self.quote[idx], self.bid[idx], self.ask[idx]

@@ -1,0 +1,79 @@
+"""Validation and normalisation of ticks, with a count per symbol and reason.
+
+``TickCheck.check(symbol, epoch, quote, now)`` returns None for a good tick or the reason it
+is rejected, counted in ``rejected[symbol][reason]``:
+
+- ``nan``: quote (or epoch) missing, NaN or infinite;
+- ``non_positive``: quote <= 0 (every Deriv price is positive);
+- ``duplicate``: same epoch as the last accepted tick (Deriv sends at most one tick a second
+  per symbol, so a second one is a repeat, e.g. the latest tick re-sent after a reconnect);
+- ``out_of_order``: epoch before the last accepted tick's;
+- ``stale``: older than ``stale_after_s`` at ``now`` (a live tick only; backfill is old by
+  definition and is checked with ``now=None``).
+
+``normalise(value, pip_size)`` rounds a price to its ``pip_size`` decimals (Deriv's
+``pip_size`` is a count of decimals); bid/ask, when absent, are NaN. ``last_epoch`` is the
+epoch of the last accepted tick per symbol, the reference for the next check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+REASONS = ("nan", "non_positive", "duplicate", "out_of_order", "stale")
+
+
+def normalise(value: object, pip_size: int | None) -> float:
+    """``value`` as a float rounded to ``pip_size`` decimals; NaN when not a finite number."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    if not math.isfinite(x):
+        return math.nan
+    return round(x, pip_size) if pip_size is not None and 0 <= pip_size <= 12 else x
+
+
+class TickCheck:
+    """Per-symbol validation state and rejection counts."""
+
+    def __init__(self, stale_after_s: float = 30.0) -> None:
+        self.stale_after_s = stale_after_s
+        self.last_epoch: dict[str, int] = {}
+        self.accepted: Counter[str] = Counter()
+        self.rejected: dict[str, Counter[str]] = {}
+
+    def check(self, symbol: str, epoch: object, quote: float, now: float | None) -> str | None:
+        """None if the tick is good (and then it becomes the reference), else the reason."""
+        reason = self._reason(symbol, epoch, quote, now)
+        if reason is None:
+            self.last_epoch[symbol] = int(epoch)  # type: ignore[call-overload]
+            self.accepted[symbol] += 1
+        else:
+            self.rejected.setdefault(symbol, Counter())[reason] += 1
+        return reason
+
+    def _reason(self, symbol: str, epoch: object, quote: float, now: float | None) -> str | None:
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or not math.isfinite(quote):
+            return "nan"
+        if quote <= 0:
+            return "non_positive"
+        last = self.last_epoch.get(symbol)
+        if last is not None:
+            if epoch == last:
+                return "duplicate"
+            if epoch < last:
+                return "out_of_order"
+        if now is not None and epoch < now - self.stale_after_s:
+            return "stale"
+        return None
+
+    def counts(self, symbol: str | None = None) -> dict[str, int]:
+        """Rejections by reason, for one symbol or all (every reason present, maybe 0)."""
+        out = dict.fromkeys(REASONS, 0)
+        for sym, counter in self.rejected.items():
+            if symbol is None or sym == symbol:
+                for reason, n in counter.items():
+                    out[reason] += n
+        return out
