@@ -1,9 +1,10 @@
 """One WebSocket connection over picows: whole text messages in, bytes out, one close reason.
 
 Why picows and not websockets 17: on loopback, under uvloop, a picows listener decodes and
-routes 175k Deriv tick messages a second against 83k for websockets' ``async for`` loop
-(2.1×; ``bench/bench_deriv_client.py``, 2 shared cores, load ~3.4), and its callbacks need no
-task per connection.
+routes 179k Deriv tick messages a second against 87k for websockets' ``async for`` loop
+(2.1×), and the whole client on picows (routing, queue, consumer) ingests 114k/s
+(``.venv/bin/python bench/bench_deriv_client.py --repeat 3``: AMD EPYC, 2 cores shared with
+other jobs, load ~3; figures in BENCHMARKS.md). Its callbacks need no task per connection.
 
 ``open_transport(url, on_message)`` connects (TLS for ``wss://``) and returns a
 ``Transport``; ``on_message(data)`` is called in the event loop with each complete text or
