@@ -61,7 +61,7 @@ class SimBoard(Board):
     def __init__(self, info: RegisterMapInfo, params: EngineParams, *,
                  cycles_per_record: int = 16, cycle_slack: int = 10_000,
                  bus_timeout_cycles: int = 1_000, build_jobs: int | None = None,
-                 **options: Any) -> None:
+                 library: str | Path | None = None, **options: Any) -> None:
         super().__init__(info, **options)
         self.params = params
         #: Cycle budget of a transfer: ``cycle_slack + cycles_per_record * n`` (one tick per
@@ -70,6 +70,9 @@ class SimBoard(Board):
         self.cycle_slack = cycle_slack
         self.bus_timeout_cycles = bus_timeout_cycles
         self.build_jobs = build_jobs
+        #: A library to load as it is instead of the build of ``params`` (the build's own
+        #: PGO training run loads its instrumented library so).
+        self.library = Path(library) if library is not None else None
         self.library_path: Path | None = None
         self._sim: Any = None
         self._s2mm_capacity: int | None = None
@@ -94,13 +97,13 @@ class SimBoard(Board):
         from tickgate.sim.library import SimError, SimLibrary
 
         try:
-            art = build_library(self.params, jobs=self.build_jobs)
-            self._sim = SimLibrary(art.library, record_bytes=(TICK_BYTES, ORDER_BYTES,
-                                                              OUTPUT_BYTES),
+            library = self.library or build_library(self.params, jobs=self.build_jobs).library
+            self._sim = SimLibrary(library, record_bytes=(TICK_BYTES, ORDER_BYTES,
+                                                          OUTPUT_BYTES),
                                    max_records=MAX_BATCH,
                                    status_offset=self.info.offset("status"),
                                    clearing_mask=Status.CLEARING)
-            self.library_path = art.library
+            self.library_path = library
             self._sim.set_bus_timeout(self.bus_timeout_cycles)
             self._sim.reset()
         except (SimBuildError, SimError) as exc:

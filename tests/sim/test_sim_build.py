@@ -3,6 +3,7 @@ time, and a clear error when it cannot be built."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -22,6 +23,9 @@ def test_the_library_is_built_with_its_register_map(sim_artifacts) -> None:
     verilog, regmap = build.card_verilog(PARAMS)
     assert regmap.read_text() == sim_artifacts.regmap.read_text()
     assert sim_artifacts.key == build.library_key(verilog.read_bytes(), PARAMS)
+    info = json.loads((folder / "build.json").read_text())
+    assert info["pgo"] == build._pgo()              # gcc: trained, then rebuilt with the profile
+    assert set(info["phases"]) == ({"build", "train", "rebuild"} if info["pgo"] else {"build"})
 
 
 def test_a_rebuild_is_skipped_when_nothing_changed(sim_artifacts) -> None:
