@@ -14,7 +14,8 @@ Prices walk in pips; the card runs at its reset configuration with the kill swit
 best of ``--repeat`` runs gives ticks/s (wall clock) and simulated card cycles/s; the model
 board (:mod:`tickgate.drivers.model_board`) runs the same ticks beside it when it is
 importable. The library build (or the cache hit) is timed separately and not counted.
-Prints a markdown table; ``--json PATH`` writes the figures.
+Prints a markdown table; ``--json PATH`` writes the figures. ``--library PATH`` runs another
+build of the simulated board (e.g. an older one, for a before/after on the same Verilog).
 """
 
 from __future__ import annotations
@@ -93,11 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=65_536)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="write the figures to this JSON file")
+    parser.add_argument("--library", help="load this simulated-board library, not the build")
     args = parser.parse_args(argv)
     params = EngineParams(n_symbols=args.symbols)
 
     start = time.perf_counter()
-    sim = SimBoard.create(params=params, max_batch=args.batch)
+    sim = SimBoard.create(params=params, max_batch=args.batch, library=args.library)
     sim.open()
     opened = time.perf_counter() - start
     sim.clear_kill()
@@ -115,10 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             row["model_ticks_per_s"] = len(ticks) / model_s
         rows.append(row)
 
-    machine = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()}
+    machine = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
+               "load": [round(x, 2) for x in os.getloadavg()]}
     print(f"simulated board: {args.symbols} symbols, batches of {args.batch:,}, "
           f"{args.ticks:,} ticks, best of {args.repeat}; library {sim.library_path} "
-          f"(open incl. build check {opened:.1f} s); {machine['nproc']} CPUs, {machine['cpu']}")
+          f"(open incl. build check {opened:.1f} s); {machine['nproc']} CPUs, {machine['cpu']}; "
+          f"load average {machine['load']}")
     print()
     head = "| stream | sim ticks/s | card cycles/s | ticks per cycle |"
     print(head + (" model board ticks/s |" if model is not None else ""))
