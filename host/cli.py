@@ -18,10 +18,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run on embedded defaults (built-in sample replay)")
-    run.add_argument("--board", default="model", choices=["model"],
-                     help="board that computes the features (default: model)")
-    run.set_defaults(handler="tickgate.host.demo:main")
+    from tickgate.host.daemon.cli import add_kill_arguments, add_run_arguments
+
+    run = sub.add_parser("run", help="run the trading daemon (default: the in-process market "
+                         "simulator, a demo account, 10 symbols, the model board)")
+    add_run_arguments(run)
+    run.set_defaults(handler="tickgate.host.daemon.cli:run_main")
+
+    kill = sub.add_parser("kill", help="set the running daemon's kill switch (--clear: clear)")
+    add_kill_arguments(kill)
+    kill.set_defaults(handler="tickgate.host.daemon.control:kill_main")
+
+    config = sub.add_parser("config", help="the daemon's configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True,
+                                       metavar="CONFIG_COMMAND")
+    show = config_sub.add_parser("show", help="print the effective configuration (every key, "
+                                 "defaults included; secrets redacted)")
+    add_run_arguments(show)
+    show.set_defaults(handler="tickgate.host.daemon.cli:config_main")
 
     replay = sub.add_parser("replay", help="replay a CSV of ticks through a board")
     replay.add_argument("--board", default="model", choices=["model", "sim", "pynq", "alveo"],

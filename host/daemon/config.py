@@ -1,0 +1,292 @@
+"""The daemon's configuration: one TOML file, documented defaults, validated at start.
+
+Every key, its default and its unit is in :data:`DEFAULTS` (printed by ``tickgate config
+show``, which is also the reference). A file only needs the keys it changes. Validation
+happens once, before anything starts, and fails with :class:`ConfigError` whose text is one
+sentence naming the key: an unknown section or key, a value of the wrong type, or a value
+outside its range (``[risk] max_qty must be an integer in 1 .. 4294967295, not -1.``).
+
+Sections
+--------
+``[daemon]`` which board, which symbols, where the state (journal, control socket, kill
+file) lives, how often the status line is refreshed.
+``[venue]`` ``kind = "sim"`` (the in-process market simulator, a fresh demo account every
+run) or ``"deriv"`` (Deriv's WebSocket API, or any URL speaking it); the token comes only
+from ``token_file`` or the environment variable named by ``token_env``, never from this
+file; ``account = "real"`` also needs ``allow_real = true``.
+``[sim]`` the in-process simulator's clock speed and seed.
+``[execution]`` how an intent becomes a contract: multipliers (MULTUP for a buy, MULTDOWN
+for a sell), ``stake_per_lot`` in the account currency, take-profit and stop-loss amounts.
+``[decision]`` the decision unit's registers (:class:`~tickgate.gateware.decision.
+DecisionConfig`): a placeholder momentum/trend rule, not a trained model.
+``[risk]`` the gate's limits (:class:`~tickgate.gateware.risk_model.RiskLimits`; units lots,
+pips, ms of market time, cents) plus ``pos_limit`` per symbol and order rates.
+
+Secrets: the file holds none (a ``token`` key is refused as unknown); ``config show``
+prints where the token would come from and whether it is there, never its value.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Config", "DEFAULTS", "load_config", "render_toml",
+           "DEFAULT_SYMBOLS", "default_state_dir"]
+
+#: Ten synthetic indices the simulator and Deriv both offer (2 s and 1 s tick rates).
+DEFAULT_SYMBOLS = ["R_10", "R_25", "R_50", "R_75", "R_100",
+                   "1HZ10V", "1HZ25V", "1HZ50V", "1HZ75V", "1HZ100V"]
+
+_U32 = 2**32 - 1
+_I32 = (-(2**31), 2**31 - 1)
+
+#: Every key with its default. Comments are the documentation ``config show`` prints.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "daemon": {
+        "board": "model",            # model | sim | pynq | alveo
+        "bitstream": "",             # the card's image for pynq/alveo ("" = installed one)
+        "symbols": DEFAULT_SYMBOLS,  # traded symbols, at most the board's build (64)
+        "state_dir": "",             # journal, control socket, KILL file; "" = XDG state dir
+        "status_interval_s": 1.0,    # status line refresh (TTY); log lines every 10 of them
+        "batch_max": 256,            # ticks per board call at most
+    },
+    "venue": {
+        "kind": "sim",               # sim (in-process simulator) | deriv
+        "app_id": 1089,              # Deriv application id
+        "url": "",                   # deriv: endpoint override ("" = Deriv's v3 URL)
+        "token_file": "",            # deriv: file holding the API token
+        "token_env": "TICKGATE_DERIV_TOKEN",  # deriv: or this environment variable
+        "account": "demo",           # demo | real
+        "allow_real": False,         # must be true for account = "real"
+    },
+    "sim": {
+        "speed": 20.0,               # simulated seconds per real second
+        "seed": 0,                   # price paths' seed
+    },
+    "execution": {
+        "stake_per_lot": 10.0,       # account currency per lot (the contract's stake)
+        "multiplier": 100,           # Deriv multiplier (synthetics offer 40..400)
+        "take_profit": 5.0,          # currency; 0 = none
+        "stop_loss": 5.0,            # currency, at most the stake; 0 = none
+        "order_timeout_s": 10.0,     # one venue request's timeout (real seconds)
+        "max_queue": 32,             # accepted intents waiting for the venue, at most
+    },
+    "decision": {
+        "enable": True,              # fire intents (placeholder strategy: momentum/trend)
+        "warmup": 30,                # ticks per symbol before it may fire
+        "bias": 0,
+        "enter": 256,                # |score| that opens
+        "exit": 0,                   # score that closes
+        "qty": 1,                    # lots per intent
+        "strategy": 1,               # strategy id echoed in the records
+        "weights": [0, 0, 4, 4, 1, 0, 1, 0],
+        "shifts": [16, 16, 16, 16, 0, 16, 0, 0],
+    },
+    "risk": {
+        "max_qty": 5,                # lots per order
+        "max_notional": 10**15,      # lots * pips per order (pips differ by symbol: loose)
+        "collar_bps": 200,           # price band around the last tick
+        "stale_ms": 10_000,          # market ms since the symbol's last tick
+        "pos_limit": 2,              # lots per symbol
+        "gross_limit": 10,           # lots over all symbols
+        "daily_loss_limit": 50_000,  # cents (500.00) below the start of the run
+        "max_drawdown": 100_000,     # cents (1000.00) below the equity peak
+        "rate_sym_orders": 2,        # per symbol: this many orders ...
+        "rate_sym_per_ms": 20_000,   # ... per this many market ms (0 = off)
+        "rate_global_orders": 5,     # over all symbols: this many ...
+        "rate_global_per_ms": 5_000, # ... per this many market ms (0 = off)
+        "dup_window_ms": 1_000,      # same side/qty/price again within it is refused
+    },
+}
+
+#: ``(kind, lo, hi)`` or ``(kind, choices)`` per key; kinds: int, float, bool, str, path,
+#: symbols, ints8 (eight integers).
+_RULES: dict[str, dict[str, tuple[Any, ...]]] = {
+    "daemon": {"board": ("choice", ("model", "sim", "pynq", "alveo")), "bitstream": ("str",),
+               "symbols": ("symbols",), "state_dir": ("str",),
+               "status_interval_s": ("float", 0.05, 3600.0), "batch_max": ("int", 1, 524_287)},
+    "venue": {"kind": ("choice", ("sim", "deriv")), "app_id": ("int", 1, 10**19 - 1),
+              "url": ("url",), "token_file": ("str",), "token_env": ("envname",),
+              "account": ("choice", ("demo", "real")), "allow_real": ("bool",)},
+    "sim": {"speed": ("float", 0.01, 10_000.0), "seed": ("int", 0, _U32)},
+    "execution": {"stake_per_lot": ("float", 0.35, 50_000.0),
+                  "multiplier": ("int", 1, 5000),
+                  "take_profit": ("float", 0.0, 1e9), "stop_loss": ("float", 0.0, 1e9),
+                  "order_timeout_s": ("float", 0.5, 300.0), "max_queue": ("int", 1, 10_000)},
+    "decision": {"enable": ("bool",), "warmup": ("int", 0, _U32), "bias": ("int", *_I32),
+                 "enter": ("int", *_I32), "exit": ("int", *_I32), "qty": ("int", 1, _I32[1]),
+                 "strategy": ("int", 0, 255), "weights": ("ints8", -(2**15), 2**15 - 1),
+                 "shifts": ("ints8", 0, 63)},
+    "risk": {"max_qty": ("int", 1, _U32), "max_notional": ("int", 1, 2**64 - 1),
+             "collar_bps": ("int", 1, 2**16 - 1), "stale_ms": ("int", 1, _U32),
+             "pos_limit": ("int", 1, 2**31 - 1), "gross_limit": ("int", 1, _U32),
+             "daily_loss_limit": ("int", 0, _U32), "max_drawdown": ("int", 0, _U32),
+             "rate_sym_orders": ("int", 1, 2**20), "rate_sym_per_ms": ("int", 0, 2**30),
+             "rate_global_orders": ("int", 1, 2**20),
+             "rate_global_per_ms": ("int", 0, 2**30), "dup_window_ms": ("int", 0, _U32)},
+}
+assert _RULES.keys() == DEFAULTS.keys() and all(
+    _RULES[s].keys() == DEFAULTS[s].keys() for s in DEFAULTS)
+
+
+class ConfigError(ValueError):
+    """A configuration the daemon refuses; the text is one sentence naming the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration: ``values[section][key]``, every key present."""
+
+    values: dict[str, dict[str, Any]]
+    source: str = "(defaults)"
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the journal, the control socket and the KILL file live."""
+        text = self.values["daemon"]["state_dir"]
+        return Path(text).expanduser() if text else default_state_dir()
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/tickgate`` (``~/.local/state/tickgate``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "tickgate"
+
+
+def _check(section: str, key: str, value: Any) -> Any:
+    rule = _RULES[section][key]
+    kind = rule[0]
+    where = f"[{section}] {key}"
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}.")
+        return value
+    if kind == "int":
+        lo, hi = rule[1], rule[2]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(f"{where} must be an integer in {lo} .. {hi}, not {value!r}.")
+        return value
+    if kind == "float":
+        lo, hi = rule[1], rule[2]
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not lo <= value <= hi:
+            raise ConfigError(f"{where} must be a number in {lo:g} .. {hi:g}, not {value!r}.")
+        return float(value)
+    if kind == "choice":
+        if value not in rule[1]:
+            raise ConfigError(f"{where} must be one of {', '.join(rule[1])}, not {value!r}.")
+        return value
+    if kind in ("str", "url", "envname"):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}.")
+        if kind == "url" and value and not value.startswith(("ws://", "wss://")):
+            raise ConfigError(f"{where} must be a ws:// or wss:// URL, not {value!r}.")
+        if kind == "envname" and not value.replace("_", "a").isalnum():
+            raise ConfigError(f"{where} must be an environment variable name, not {value!r}.")
+        return value
+    if kind == "symbols":
+        if (not isinstance(value, list) or not value
+                or not all(isinstance(s, str) and s.isprintable() and s for s in value)):
+            raise ConfigError(f"{where} must be a non-empty list of symbol names.")
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{where} lists a symbol twice.")
+        if len(value) > 256:
+            raise ConfigError(f"{where} lists {len(value)} symbols; a card holds 256 at most.")
+        return list(value)
+    if kind == "ints8":
+        lo, hi = rule[1], rule[2]
+        if (not isinstance(value, list) or len(value) != 8
+                or not all(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+                           for v in value)):
+            raise ConfigError(f"{where} must be a list of 8 integers in {lo} .. {hi}.")
+        return list(value)
+    raise AssertionError(kind)
+
+
+def _cross_checks(values: dict[str, dict[str, Any]]) -> None:
+    ex = values["execution"]
+    if ex["stop_loss"] > ex["stake_per_lot"]:
+        raise ConfigError("[execution] stop_loss must not exceed stake_per_lot (Deriv refuses "
+                          "a stop loss above the stake).")
+    venue = values["venue"]
+    if venue["account"] == "real" and venue["kind"] == "sim":
+        raise ConfigError("[venue] account = \"real\" needs kind = \"deriv\": the simulator "
+                          "has no real money.")
+
+
+def validate(raw: Mapping[str, Any], source: str = "(given)") -> Config:
+    """Merge ``raw`` over :data:`DEFAULTS`, check every key; return the :class:`Config`."""
+    values = copy.deepcopy(DEFAULTS)
+    for section, table in raw.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"unknown section [{section}] in {source} (known: "
+                              f"{', '.join(DEFAULTS)}).")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{section}] in {source} must be a table of keys.")
+        for key, value in table.items():
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"unknown key [{section}] {key} in {source} (known: "
+                                  f"{', '.join(DEFAULTS[section])}).")
+            values[section][key] = value
+    for section, table in values.items():
+        for key, value in table.items():
+            table[key] = _check(section, key, value)
+    _cross_checks(values)
+    return Config(values, source)
+
+
+def load_config(path: str | Path | None, overrides: Mapping[str, Mapping[str, Any]] | None
+                = None) -> Config:
+    """Read the TOML file ``path`` (None: defaults only), apply ``overrides`` (from command
+    line flags), validate; raise :class:`ConfigError` with one sentence on any problem."""
+    raw: dict[str, Any] = {}
+    source = "(defaults)"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"the configuration file {path} does not exist.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}).") from None
+    for section, table in (overrides or {}).items():
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"[{section}] in {source} must be a table of keys.")
+        raw[section].update(table)
+    return validate(raw, source)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def render_toml(config: Config, token_status: str | None = None) -> str:
+    """The configuration as TOML (every key), with the token's source and presence as a
+    comment: ``# token: from file ... (present)`` — never its value."""
+    lines = [f"# tickgate configuration, from {config.source}",
+             f"# state directory: {config.state_dir}"]
+    if token_status:
+        lines.append(f"# token: {token_status}")
+    for section, table in config.values.items():
+        lines.append("")
+        lines.append(f"[{section}]")
+        for key, value in table.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

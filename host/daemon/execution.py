@@ -1,0 +1,294 @@
+"""Execution: an accepted intent becomes venue orders, journal first.
+
+Mapping (netting per symbol; a contract of ``lots`` lots has stake ``lots ×
+stake_per_lot``):
+
+- a BUY when the symbol is short sells (closes) its MULTDOWN contracts, oldest first, for up
+  to the intent's lots; a SELL when long sells its MULTUP contracts likewise;
+- otherwise (flat, or adding to the same side) it opens a multiplier: MULTUP for a BUY,
+  MULTDOWN for a SELL, ``multiplier`` and the ``take_profit``/``stop_loss`` amounts of
+  ``[execution]``, via ``proposal`` then ``buy`` of that proposal at its ask price.
+
+Journal order of one open (see :mod:`.journal`): ``intent`` → proposal → ``proposal`` →
+``send`` → buy request → ``reply`` (or ``error``); a close: ``intent`` → ``send`` → sell
+request → ``reply``/``error``. An error that leaves the outcome unknown (the connection
+dropped after the request left, or no reply in time) is journaled ``unknown`` and blocks the
+symbol until a live reconciliation (:mod:`.reconcile`) has settled it.
+
+Concurrency: one order per symbol at a time (an intent for a busy or blocked symbol is
+*dropped*, counted, never queued behind: by the time the venue is free the signal is old),
+at most ``max_queue`` in flight overall. Each finished action calls ``on_change(symbol)``
+so the daemon writes the confirmed position to the board. After the kill switch nothing new
+is sent (an order already past its ``send`` event completes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tickgate.gateware.records import Side
+from tickgate.host.daemon.config import Config
+from tickgate.host.daemon.crash import CrashHook
+from tickgate.host.daemon.journal import ContractRec, Journal, JournalState
+from tickgate.host.daemon.status import Stats
+from tickgate.host.venues.deriv.client import DerivClient
+from tickgate.host.venues.deriv.errors import ApiError, ConnectionLost, DerivError
+from tickgate.host.venues.deriv.redact import get_logger
+
+__all__ = ["OrderIntent", "Executor"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """An intent the risk gate accepted."""
+
+    symbol: str
+    side: int            # Side.BUY | Side.SELL
+    lots: int
+    venue_epoch: int     # the epoch of the tick that fired it (venue time)
+    order_id: int        # the decision unit's intent counter
+    arrived: float       # perf_counter when its tick reached the host
+
+
+class Executor:
+    """Turns intents into journaled venue orders (see the module docstring)."""
+
+    def __init__(self, client: DerivClient, journal: Journal, state: JournalState,
+                 config: Config, stats: Stats, *,
+                 run_sync: Callable[..., Awaitable[Any]],
+                 on_change: Callable[[str], Awaitable[None]],
+                 currency: str = "USD", crash: CrashHook | None = None) -> None:
+        self.client = client
+        self.journal = journal
+        self.state = state
+        self.ex = config["execution"]
+        self.stats = stats
+        self.run_sync = run_sync
+        self.on_change = on_change
+        self.currency = currency
+        self.crash = crash or CrashHook("")
+        self.killed = False
+        self.paused = False
+        self.stopping = False
+        self.busy: set[str] = set()
+        self.blocked: set[str] = set()
+        self.need_reconcile = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: set[asyncio.Task[Any]] = set()   # past their ``send`` event
+        self._sold_early: dict[int, float | None] = {}
+
+    # -- intake ----------------------------------------------------------------------------
+    def submit(self, intent: OrderIntent) -> bool:
+        """Start executing ``intent`` unless killed, paused, the symbol busy or blocked, or
+        too much in flight; whether it was started."""
+        if self.killed:
+            self.stats.refused_killed += 1
+            return False
+        if (self.stopping or self.paused or intent.symbol in self.busy
+                or intent.symbol in self.blocked or len(self._tasks) >= self.ex["max_queue"]):
+            self.stats.dropped += 1
+            return False
+        self.busy.add(intent.symbol)
+        task = asyncio.get_running_loop().create_task(self._run(intent),
+                                                      name=f"order-{intent.symbol}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for every order in flight (at most ``timeout`` seconds)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def stop(self, timeout: float) -> None:
+        """Take no more intents, send nothing new, give those in flight ``timeout``
+        seconds, then cancel the rest (a cancelled order that had not left is resolved
+        by the next start's reconciliation)."""
+        self.stopping = True
+        for task in list(self._tasks - self._sending):
+            task.cancel()
+        await self.drain(timeout)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def pause(self) -> None:
+        """Stop taking intents and wait for those in flight (before a live reconcile)."""
+        self.paused = True
+        await self.drain()
+
+    def resume(self) -> None:
+        self.paused = False
+        self.blocked.clear()
+
+    # -- journal ---------------------------------------------------------------------------
+    async def _log(self, kind: str, client_id: str | None, contract_id: int | None = None,
+                   **data: Any) -> None:
+        """Append one event (durable when this returns) and apply it to the live state."""
+        seq = await self.run_sync(self.journal.append, kind, client_id, contract_id,
+                                  **dict(data))
+        if client_id is not None:
+            data["client_id"] = client_id
+        if contract_id is not None:
+            data["contract_id"] = contract_id
+        self.state.apply(seq, kind, client_id, contract_id, data, self.ex["stake_per_lot"])
+
+    # -- one intent ------------------------------------------------------------------------
+    async def _run(self, intent: OrderIntent) -> None:
+        try:
+            pos = self.state.position(intent.symbol)
+            closing = (intent.side == Side.BUY and pos < 0) or (intent.side == Side.SELL
+                                                                and pos > 0)
+            remaining = intent.lots
+            if closing:
+                for rec in self.state.open_contracts(intent.symbol):
+                    if remaining <= 0:
+                        break
+                    if rec.lots and (rec.lots > 0) == (pos > 0):
+                        if await self._close(intent, rec):
+                            remaining -= abs(rec.lots)
+                        else:
+                            break
+                remaining = 0      # a close never turns into an open of the other side
+            if remaining > 0:
+                await self._open(intent, remaining)
+        except DerivError as err:
+            log.warning("order for %s failed: %s", intent.symbol, err)
+        except Exception:
+            log.exception("order for %s failed", intent.symbol)
+        finally:
+            self._sending.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self.busy.discard(intent.symbol)
+            try:
+                await self.on_change(intent.symbol)
+            except Exception:
+                log.exception("position update of %s failed", intent.symbol)
+
+    def _unknown(self, err: DerivError) -> bool:
+        """Whether the request may have been executed (the reply was lost)."""
+        if isinstance(err, ConnectionLost):
+            return bool(getattr(err, "maybe_executed", False))
+        return not isinstance(err, ApiError)          # RequestTimeout and the like
+
+    async def _open(self, intent: OrderIntent, lots: int) -> None:
+        ex = self.ex
+        cid = self.journal.new_client_id()
+        kind = "MULTUP" if intent.side == Side.BUY else "MULTDOWN"
+        stake = round(lots * ex["stake_per_lot"], 2)
+        params: dict[str, Any] = {"amount": stake, "basis": "stake", "contract_type": kind,
+                                  "currency": self.currency, "symbol": intent.symbol,
+                                  "multiplier": ex["multiplier"]}
+        limit_order = {k: ex[k] for k in ("take_profit", "stop_loss") if ex[k] > 0}
+        if limit_order:
+            params["limit_order"] = limit_order
+        await self._log("intent", cid, action="open", symbol=intent.symbol, side=intent.side,
+                        lots=lots, contract_type=kind, stake=stake,
+                        multiplier=ex["multiplier"], take_profit=ex["take_profit"],
+                        stop_loss=ex["stop_loss"], venue_epoch=intent.venue_epoch,
+                        order_id=intent.order_id)
+        timeout = ex["order_timeout_s"]
+        try:
+            reply = await self.client.request({"proposal": 1, **params}, timeout=timeout)
+        except DerivError as err:
+            await self._log("abandon", cid, reason=f"proposal failed: {err}")
+            self.stats.venue_rejects += 1
+            return
+        prop = reply["proposal"]
+        await self._log("proposal", cid, proposal_id=prop["id"], ask_price=prop["ask_price"])
+        if self.killed or self.stopping:
+            await self._log("abandon", cid, reason="kill switch set" if self.killed
+                            else "the daemon is stopping")
+            self.stats.refused_killed += self.killed
+            return
+        self._sending.add(asyncio.current_task())  # type: ignore[arg-type]
+        await self._log("send", cid, call="buy")
+        self.crash("before_send")
+        self.stats.orders += 1
+        t0 = time.perf_counter()
+        try:
+            reply = await self.client.request(
+                {"buy": prop["id"], "price": prop["ask_price"],
+                 "passthrough": {"client_id": cid}}, timeout=timeout)
+        except DerivError as err:
+            await self._failed(cid, "buy", intent.symbol, err)
+            return
+        self.crash("after_send")
+        buy = reply["buy"]
+        contract_id = int(buy["contract_id"])
+        await self._log("reply", cid, contract_id, call="buy", buy_price=buy["buy_price"],
+                        transaction_id=buy.get("transaction_id"),
+                        balance_after=buy.get("balance_after"))
+        self.stats.fills += 1
+        self.stats.latency["order_rtt"].append((time.perf_counter() - t0) * 1e6)
+        self.crash("after_reply")
+        if contract_id in self._sold_early:
+            await self.closed_by_venue(contract_id, self._sold_early.pop(contract_id))
+
+    async def _close(self, intent: OrderIntent, rec: ContractRec) -> bool:
+        """Sell ``rec``; whether it is closed now."""
+        cid = self.journal.new_client_id()
+        await self._log("intent", cid, action="close", symbol=rec.symbol, side=intent.side,
+                        lots=abs(rec.lots), contract_type=rec.contract_type,
+                        stake=rec.buy_price, contract_id=rec.contract_id,
+                        venue_epoch=intent.venue_epoch, order_id=intent.order_id)
+        if self.killed or self.stopping:
+            await self._log("abandon", cid, reason="kill switch set" if self.killed
+                            else "the daemon is stopping")
+            self.stats.refused_killed += self.killed
+            return False
+        self._sending.add(asyncio.current_task())  # type: ignore[arg-type]
+        await self._log("send", cid, call="sell")
+        self.stats.orders += 1
+        t0 = time.perf_counter()
+        try:
+            reply = await self.client.request({"sell": rec.contract_id, "price": 0},
+                                              timeout=self.ex["order_timeout_s"])
+        except DerivError as err:
+            await self._failed(cid, "sell", intent.symbol, err)
+            return False
+        sold = reply["sell"]
+        await self._log("reply", cid, rec.contract_id, call="sell", sold_for=sold["sold_for"],
+                        transaction_id=sold.get("transaction_id"),
+                        balance_after=sold.get("balance_after"))
+        self.stats.fills += 1
+        self.stats.latency["order_rtt"].append((time.perf_counter() - t0) * 1e6)
+        return True
+
+    async def _failed(self, cid: str, call: str, symbol: str, err: DerivError) -> None:
+        if isinstance(err, ConnectionLost) and not getattr(err, "maybe_executed", False):
+            await self._log("abandon", cid, reason=f"not sent: {err}")
+            return
+        unknown = self._unknown(err)
+        code = err.code if isinstance(err, ApiError) else type(err).__name__
+        await self._log("error", cid, call=call, code=code, message=str(err), unknown=unknown)
+        if unknown:
+            self.stats.unknown += 1
+            self.blocked.add(symbol)
+            self.need_reconcile.set()
+            log.warning("%s of %s: outcome unknown (%s); the symbol waits for reconciliation",
+                        call, symbol, err)
+        else:
+            self.stats.venue_rejects += 1
+            log.info("%s of %s refused by the venue: %s", call, symbol, err)
+            if call == "sell":            # e.g. ContractIsSold: the venue closed it first
+                self.need_reconcile.set()
+
+    # -- the venue closed a contract (take profit, stop loss, stop out) --------------------
+    async def closed_by_venue(self, contract_id: int, sell_price: float | None) -> None:
+        """Journal a close the venue made on its own (POC stream ``is_sold``)."""
+        rec = self.state.contracts.get(contract_id)
+        if rec is None:
+            if len(self._sold_early) > 1000:             # not ours after all: forget
+                self._sold_early.clear()
+            self._sold_early[contract_id] = sell_price   # its buy reply is still on the way
+            return
+        if not rec.open:
+            return
+        await self._log("closed", None, contract_id, sell_price=sell_price, source="stream")
+        await self.on_change(rec.symbol)

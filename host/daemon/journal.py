@@ -1,0 +1,257 @@
+"""The crash-safe order journal: an append-only SQLite log (WAL mode, ``synchronous=FULL``).
+
+One table, ``events(id, ts, kind, client_id, contract_id, data)``: rows are only ever
+inserted (triggers refuse ``UPDATE`` and ``DELETE``), each insert is its own committed
+transaction, so after a crash (SIGKILL, power loss) the file holds every event written
+before it and nothing half-written. The daemon's view of its orders and contracts
+(:class:`JournalState`) is a fold of the events, recomputed at start.
+
+The order path's invariant: an order's ``intent`` event (with its client id) is committed
+before anything about it is sent, and its ``send`` event is committed *before* the
+money-moving request (``buy``/``sell``) leaves; then every venue reply is appended
+(``proposal``, ``reply``, ``error``). So after a crash an intent without ``send`` was never
+sent, and an intent with ``send`` but no reply is the only kind whose outcome is unknown:
+reconciliation (:mod:`.reconcile`) settles it against the venue's books.
+
+Events (``data`` is JSON; money in the account currency, ``lots`` signed by nothing: the
+contract type gives the direction)::
+
+    session     loginid, venue, venue_time              a daemon run started (after authorize)
+    intent      client_id, action (open|close), symbol, side, lots, contract_type, stake,
+                multiplier, take_profit, stop_loss, contract_id (close), venue_epoch, order_id
+    proposal    client_id, proposal_id, ask_price       reply to the proposal (open only)
+    send        client_id, call (buy|sell)              written just before the request leaves
+    reply       client_id, call, contract_id, buy_price | sold_for, transaction_id
+    error       client_id, call, code, message, unknown (true: it may have been executed)
+    abandon     client_id, reason                       nothing was sent; the intent is over
+    resolve     client_id, outcome (filled|not_executed|not_sent|closed), contract_id,
+                buy_price, source                       reconciliation's verdict
+    adopt       contract_id, symbol, contract_type, buy_price, lots, open, sell_price
+    closed      contract_id, sell_price, source (stream|reply|reconcile)
+    reconciled  counts of what reconciliation did
+
+Intent states (:attr:`Intent.state`): ``pending`` (journaled, nothing money-moving sent),
+``sent`` (the request may have left), ``unknown`` (it left and the reply was lost),
+``filled``/``done`` (executed), ``rejected`` (the venue refused it), ``not_sent``,
+``not_executed`` (resolved: the venue has no trace of it). The first three are
+*unresolved*; reconciliation leaves none.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Journal", "JournalState", "Intent", "ContractRec", "UNRESOLVED", "lots_of"]
+
+UNRESOLVED = frozenset({"pending", "sent", "unknown"})
+MULTIPLIER_TYPES = {"MULTUP": 1, "MULTDOWN": -1}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    client_id TEXT,
+    contract_id INTEGER,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_client ON events(client_id);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+"""
+
+
+def lots_of(contract_type: str, buy_price: float, stake_per_lot: float) -> int:
+    """Signed lots of a contract: ``±round(stake / stake_per_lot)`` (at least 1) for
+    multipliers (MULTUP +, MULTDOWN -), 0 for any other contract type."""
+    sign = MULTIPLIER_TYPES.get(contract_type, 0)
+    return sign * max(1, round(buy_price / stake_per_lot)) if sign else 0
+
+
+@dataclass
+class Intent:
+    """One order intent as the journal knows it."""
+
+    client_id: str
+    action: str                    # open | close
+    symbol: str
+    side: int
+    lots: int
+    contract_type: str
+    stake: float
+    venue_epoch: int
+    contract_id: int | None = None  # close: the contract to sell; open: once filled
+    state: str = "pending"
+    seq: int = 0                   # the intent event's id (journal order)
+
+    @property
+    def resolved(self) -> bool:
+        return self.state not in UNRESOLVED
+
+
+@dataclass
+class ContractRec:
+    """A venue contract the journal accounts for (bought by an intent, or adopted)."""
+
+    contract_id: int
+    symbol: str
+    contract_type: str
+    buy_price: float
+    lots: int                      # signed: + long (MULTUP), - short (MULTDOWN), 0 other
+    client_id: str | None          # None: adopted (bought outside this daemon's journal)
+    open: bool = True
+    sell_price: float | None = None
+
+
+@dataclass
+class JournalState:
+    """The fold of every event: intents, contracts, the account it belongs to."""
+
+    loginid: str | None = None
+    first_venue_time: int | None = None
+    intents: dict[str, Intent] = field(default_factory=dict)
+    contracts: dict[int, ContractRec] = field(default_factory=dict)
+    events: int = 0
+
+    def unresolved(self) -> list[Intent]:
+        """Intents whose outcome is not settled, in journal order."""
+        return sorted((i for i in self.intents.values() if not i.resolved),
+                      key=lambda i: i.seq)
+
+    def open_contracts(self, symbol: str | None = None) -> list[ContractRec]:
+        """Open contracts (of ``symbol``), oldest first."""
+        return sorted((c for c in self.contracts.values()
+                       if c.open and (symbol is None or c.symbol == symbol)),
+                      key=lambda c: c.contract_id)
+
+    def position(self, symbol: str) -> int:
+        """Signed lots of ``symbol`` over its open contracts."""
+        return sum(c.lots for c in self.contracts.values() if c.open and c.symbol == symbol)
+
+    # -- the fold --------------------------------------------------------------------------
+    def apply(self, seq: int, kind: str, client_id: str | None, contract_id: int | None,
+              data: dict[str, Any], stake_per_lot: float = 10.0) -> None:
+        """Apply one event (the journal's order)."""
+        self.events += 1
+        intent = self.intents.get(client_id) if client_id else None
+        if kind == "session":
+            self.loginid = self.loginid or data.get("loginid")
+            if self.first_venue_time is None and data.get("venue_time") is not None:
+                self.first_venue_time = int(data["venue_time"])
+        elif kind == "intent":
+            assert client_id is not None
+            self.intents[client_id] = Intent(
+                client_id, data["action"], data["symbol"], int(data["side"]),
+                int(data["lots"]), data["contract_type"], float(data["stake"]),
+                int(data.get("venue_epoch") or 0), data.get("contract_id"), "pending", seq)
+        elif intent is None:
+            self._apply_contract_event(kind, contract_id, data, stake_per_lot)
+        elif kind == "send":
+            intent.state = "sent"
+        elif kind == "reply":
+            if data.get("call") == "buy":
+                self._filled(intent, int(data["contract_id"]), float(data["buy_price"]))
+            else:
+                intent.state = "done"
+                self._close(intent.contract_id, data.get("sold_for"))
+        elif kind == "error":
+            intent.state = "unknown" if data.get("unknown") else "rejected"
+        elif kind == "abandon":
+            intent.state = "not_sent"
+        elif kind == "resolve":
+            outcome = data["outcome"]
+            if outcome == "filled":
+                self._filled(intent, int(data["contract_id"]), float(data["buy_price"]))
+            elif outcome == "closed":
+                intent.state = "done"
+                self._close(intent.contract_id, data.get("sell_price"))
+            else:
+                intent.state = outcome
+
+    def _filled(self, intent: Intent, contract_id: int, buy_price: float) -> None:
+        intent.state = "filled"
+        intent.contract_id = contract_id
+        sign = MULTIPLIER_TYPES.get(intent.contract_type, 0)
+        self.contracts[contract_id] = ContractRec(
+            contract_id, intent.symbol, intent.contract_type, buy_price, sign * intent.lots,
+            intent.client_id)
+
+    def _close(self, contract_id: int | None, sell_price: Any) -> None:
+        rec = self.contracts.get(contract_id) if contract_id is not None else None
+        if rec is not None and rec.open:
+            rec.open = False
+            rec.sell_price = None if sell_price is None else float(sell_price)
+
+    def _apply_contract_event(self, kind: str, contract_id: int | None, data: dict[str, Any],
+                              stake_per_lot: float) -> None:
+        if kind == "adopt" and contract_id is not None and contract_id not in self.contracts:
+            self.contracts[contract_id] = ContractRec(
+                contract_id, data["symbol"], data["contract_type"], float(data["buy_price"]),
+                int(data["lots"]), None, bool(data["open"]),
+                None if data.get("sell_price") is None else float(data["sell_price"]))
+        elif kind == "closed":
+            self._close(contract_id, data.get("sell_price"))
+
+
+class Journal:
+    """The SQLite event log (see the module docstring). Not thread-safe: one thread uses it
+    (the daemon gives it a worker thread of its own, so commits never block the loop)."""
+
+    def __init__(self, path: str | Path, *, stake_per_lot: float = 10.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.stake_per_lot = stake_per_lot
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self._ids = itertools.count(1)
+        self._prefix = f"tg{int(time.time() * 1000):x}{os.getpid() % 4096:03x}"
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def journal_mode(self) -> str:
+        """``wal`` when the log is in WAL mode."""
+        return str(self.db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    def new_client_id(self) -> str:
+        """A client order id unique across runs: ``tg<ms><pid>-<n>``."""
+        return f"{self._prefix}-{next(self._ids)}"
+
+    def append(self, kind: str, client_id: str | None = None, contract_id: int | None = None,
+               **data: Any) -> int:
+        """Append one event and commit it (durable on return); return its id."""
+        if client_id is not None:
+            data["client_id"] = client_id
+        if contract_id is not None:
+            data["contract_id"] = contract_id
+        cur = self.db.execute(
+            "INSERT INTO events(ts, kind, client_id, contract_id, data) VALUES (?,?,?,?,?)",
+            (time.time(), kind, client_id, contract_id, json.dumps(data, sort_keys=True)))
+        return int(cur.lastrowid or 0)
+
+    def events(self, kind: str | None = None) -> list[tuple[int, str, dict[str, Any]]]:
+        """``(id, kind, data)`` of every event (of ``kind``), in order."""
+        sql = "SELECT id, kind, data FROM events"
+        rows = (self.db.execute(sql + " WHERE kind = ? ORDER BY id", (kind,)) if kind
+                else self.db.execute(sql + " ORDER BY id"))
+        return [(i, k, json.loads(d)) for i, k, d in rows]
+
+    def state(self) -> JournalState:
+        """Fold every event into a :class:`JournalState`."""
+        st = JournalState()
+        for seq, kind, client_id, contract_id, data in self.db.execute(
+                "SELECT id, kind, client_id, contract_id, data FROM events ORDER BY id"):
+            st.apply(seq, kind, client_id, contract_id, json.loads(data), self.stake_per_lot)
+        return st
