@@ -81,6 +81,7 @@ class Executor:
         self.need_reconcile = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sending: set[asyncio.Task[Any]] = set()   # past their ``send`` event
+        self._current: dict[asyncio.Task[Any], str] = {}  # task -> client id in progress
         self._sold_early: dict[int, float | None] = {}
 
     # -- intake ----------------------------------------------------------------------------
@@ -158,17 +159,30 @@ class Executor:
                 remaining = 0      # a close never turns into an open of the other side
             if remaining > 0:
                 await self._open(intent, remaining)
+        except asyncio.CancelledError:
+            await self._abandon_current("the daemon stopped before sending it")
+            raise
         except DerivError as err:
             log.warning("order for %s failed: %s", intent.symbol, err)
         except Exception:
             log.exception("order for %s failed", intent.symbol)
         finally:
+            self._current.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self._sending.discard(asyncio.current_task())  # type: ignore[arg-type]
             self.busy.discard(intent.symbol)
             try:
                 await self.on_change(intent.symbol)
             except Exception:
                 log.exception("position update of %s failed", intent.symbol)
+
+    async def _abandon_current(self, reason: str) -> None:
+        """Journal ``abandon`` for the cancelled task's intent if nothing of it was sent."""
+        task = asyncio.current_task()
+        cid = self._current.get(task) if task is not None else None
+        if cid is not None and task not in self._sending:
+            intent = self.state.intents.get(cid)
+            if intent is not None and intent.state == "pending":
+                await self._log("abandon", cid, reason=reason)
 
     def _unknown(self, err: DerivError) -> bool:
         """Whether the request may have been executed (the reply was lost)."""
@@ -192,6 +206,7 @@ class Executor:
                         multiplier=ex["multiplier"], take_profit=ex["take_profit"],
                         stop_loss=ex["stop_loss"], venue_epoch=intent.venue_epoch,
                         order_id=intent.order_id)
+        self._current[asyncio.current_task()] = cid  # type: ignore[index]
         timeout = ex["order_timeout_s"]
         try:
             reply = await self.client.request({"proposal": 1, **params}, timeout=timeout)
@@ -237,6 +252,7 @@ class Executor:
                         lots=abs(rec.lots), contract_type=rec.contract_type,
                         stake=rec.buy_price, contract_id=rec.contract_id,
                         venue_epoch=intent.venue_epoch, order_id=intent.order_id)
+        self._current[asyncio.current_task()] = cid  # type: ignore[index]
         if self.killed or self.stopping:
             await self._log("abandon", cid, reason="kill switch set" if self.killed
                             else "the daemon is stopping")

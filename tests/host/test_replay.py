@@ -1,4 +1,4 @@
-"""``tickgate replay`` and ``tickgate run`` end to end through the CLI."""
+"""``tickgate replay`` end to end through the CLI (and ``tickgate run``'s flags)."""
 
 from __future__ import annotations
 
@@ -143,8 +143,18 @@ def test_an_unknown_board_is_refused(walk_csv: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "f.csv").exists()
 
 
-def test_run_replays_the_built_in_sample(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run"]) == 0
+def test_run_is_the_daemon_and_the_sample_still_replays(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # `tickgate run` is the trading daemon now (tests/daemon run it end to end); the
+    # built-in sample it used to replay is still there for `tickgate replay`.
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "replayed 2000 ticks, 2 symbols" in out
-    assert out.count("EURUSD") == 1 and out.count("USDJPY") == 1
+    for flag in ("--board", "--duration", "--summary-json", "--venue", "--token-file",
+                 "--account"):
+        assert flag in out
+    summary = replay_module.replay(replay_module.sample_path(), None,
+                                   config=replay_module.ReplayConfig(), board="model")
+    assert "replayed 2000 ticks, 2 symbols" in summary.line()
+    assert sorted(summary.symbols) == ["EURUSD", "USDJPY"]
