@@ -43,7 +43,7 @@ $(PYNQ_STAMP): pyproject.toml .ci/requirements-pynq.txt
 install: $(STAMP)  ## Create .venv and install tickgate, simulators and tools
 	@echo "installed into $(VENV)"
 
-run: $(STAMP)  ## Run tickgate on embedded defaults (built-in sample, model board)
+run: $(STAMP)  ## Run the trading daemon: in-process simulator, demo account, 10 symbols, model board (Ctrl-C stops)
 	$(VENV)/bin/tickgate run
 
 test: $(STAMP) $(PYNQ_STAMP)  ## Run the whole suite: lint, unit, Amaranth-sim, cocotb (Verilator, Icarus), synthesis, PYNQ drivers
