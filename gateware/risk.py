@@ -9,7 +9,7 @@ is low. ``i_valid``, ``i_item`` (:data:`ITEM_LAYOUT`), ``i_pass`` (a payload car
 untouched): sampled when ``en & i_valid & o_ready``. ``o_ready`` is low while the gate clears
 its state (``n_symbols`` cycles after reset or ``i_clear``) and while the input is an order
 or position write of a symbol with an order or position write in the two stages behind it
-(a read-after-write hazard: at most 2 cycles of wait). ``o_valid``, ``o_reject``
+(a read-after-write hazard: at most 3 cycles of wait). ``o_valid``, ``o_reject``
 (``Reject`` bits, 0 for accepted orders and for items that carry no order), ``o_now`` (the
 market clock the checks used) and ``o_pass`` come :attr:`RiskGate.LATENCY` enabled cycles
 after their input, all registers. ``limits`` (:data:`LIMITS_LAYOUT`) and ``restricted``
@@ -32,12 +32,14 @@ Schedule (the input cycle is A; B and C follow; outputs are registers after C)::
     B  products (notional, both collar sides); the per-symbol checks; the change of
        ``|position|``; a non-positive abs price
     C  the global checks (gross, global bucket, kill, loss, drawdown) against the live
-       registers; the verdict; an accepted order writes position, bucket and duplicate
-       memory (and gross, the global bucket) at the end of C.
+       registers (the loss and drawdown breaches registered a cycle after the host's
+       write); the verdict; gross and the global bucket move at the end of C.
+    D  (no output waits for it) an accepted order's position, bucket and duplicate memory,
+       or a position write, go into the symbol's state from registers.
 
 Only C is a loop (the global state changes with each accepted order and is checked by the
-next one in the following cycle); the per-symbol state is read in A and written in C, so a
-second order of one symbol waits at the input while the first is in B or C.
+next one in the following cycle); the per-symbol state is read in A and written at the end
+of D, so a second order of one symbol waits at the input while the first is in B, C or D.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class RiskGate(wiring.Component):
 
     LATENCY = 3
     #: Most cycles an order waits behind an order or position write of its own symbol.
-    HAZARD_WAIT = 2
+    HAZARD_WAIT = 3
 
     def __init__(self, params: EngineParams, pass_shape) -> None:
         self.params = params
@@ -171,9 +173,14 @@ class RiskGate(wiring.Component):
         expired = Signal()
         loss_breach = Signal()
         dd_breach = Signal()
-        m.d.comb += [
+        # The breaches are registered: they depend on host registers only (they take effect
+        # one cycle after a write, long before the host's next order can arrive), and the
+        # verdict's loop does not carry their two carry chains.
+        m.d.sync += [
             loss_breach.eq(lim.pnl_day < -lim.daily_loss_limit),
             dd_breach.eq(peak - lim.equity > lim.max_drawdown),
+        ]
+        m.d.comb += [
             expired.eq((lim.feed_timeout != 0) & (since_tick >= lim.feed_timeout)),
             self.o_gross.eq(gross), self.o_kill.eq(kill), self.o_equity_peak.eq(peak),
             self.o_feed_expired.eq(expired),
@@ -194,9 +201,13 @@ class RiskGate(wiring.Component):
         valid_c = Signal()
         item_b = Signal(ITEM_LAYOUT)
         item_c = Signal(ITEM_LAYOUT)
+        write_d = Signal()                      # stage D: the state write, registered
+        symbol_d = Signal(8)
+        state_d = Signal(_STATE, reset_less=True)
         hazard = stateful_a & (
             (valid_b & (item_b.order | item_b.set_pos) & (item_b.symbol == item.symbol))
-            | (valid_c & (item_c.order | item_c.set_pos) & (item_c.symbol == item.symbol)))
+            | (valid_c & (item_c.order | item_c.set_pos) & (item_c.symbol == item.symbol))
+            | (write_d & (symbol_d == item.symbol)))
         m.d.comb += self.o_ready.eq(~clearing & ~hazard)
         take = Signal()
         m.d.comb += take.eq(en & self.i_valid & self.o_ready)
@@ -338,10 +349,14 @@ class RiskGate(wiring.Component):
                 new_state.dup_qty.eq(item_c.qty), new_state.dup_price.eq(item_c.price),
                 new_state.dup_ts.eq(c["now"]),
             ]
+        # The write goes to the LUT RAM from registers, a cycle after the verdict (the
+        # write enable fans out to every RAM cell of the state).
+        m.d.sync += [write_d.eq(accept | set_pos), symbol_d.eq(item_c.symbol),
+                     state_d.eq(new_state)]
         m.d.comb += [
-            state_wr.addr.eq(Mux(clearing, sweep, item_c.symbol[:sym_bits])),
-            state_wr.en.eq(clearing | accept | set_pos),
-            state_wr.data.eq(Mux(clearing, 0, new_state)),
+            state_wr.addr.eq(Mux(clearing, sweep, symbol_d[:sym_bits])),
+            state_wr.en.eq(clearing | write_d),
+            state_wr.data.eq(Mux(clearing, 0, state_d)),
         ]
         gtat_start = Mux(gtat_valid & (gtat_d > 0), gtat, c["now"])
         with m.If(clearing):

@@ -71,6 +71,12 @@ XC7Z020 = {"lut": 53_200, "ff": 106_400, "dsp": 220, "bram": 140}
 #: nextpnr-ecp5 device arguments.
 ECP5_85F = {"device": "LFE5U-85F", "arg": "--85k", "package": "CABGA381", "speed": 6}
 
+#: nextpnr options for the whole card. With the defaults (HeAP packing cells up to 90 %
+#: local density, router1) the card's routing does not converge: the router's congestion
+#: heat map showed overuse spread over thousands of nets in the densely packed middle. A
+#: 60 % density limit and router2 route it (92 router2 iterations, measured 2026-11-25).
+CARD_PNR_OPTIONS = ("--placer-heap-beta", "0.6", "--router", "router2")
+
 #: Physical LUTs taken by each LUT-based 7-series primitive.
 XC7_LUT_CELLS = {
     **{f"LUT{i}": 1 for i in range(1, 7)},
@@ -393,7 +399,7 @@ def _xc7_chain(runner: _Runner, source: Path, top: str) -> dict[str, int]:
 
 
 def _ecp5_chain(runner: _Runner, source: Path, top: str, freq_mhz: float,
-                seed: int) -> dict[str, Any]:
+                seed: int, pnr_options: tuple[str, ...] = ()) -> dict[str, Any]:
     script = runner.work / "ecp5.ys"
     script.write_text(
         f"{_read_command(source)}\n"
@@ -407,6 +413,7 @@ def _ecp5_chain(runner: _Runner, source: Path, top: str, freq_mhz: float,
         ECP5_85F["arg"], "--package", ECP5_85F["package"], "--speed", str(ECP5_85F["speed"]),
         "--json", "ecp5_netlist.json", "--freq", f"{freq_mhz:g}", "--seed", str(seed),
         "--report", report.name, "--timing-allow-fail", "--lpf-allow-unconstrained",
+        *pnr_options,
     ], "ecp5_nextpnr.log")
     log = runner.work / "ecp5_nextpnr.log"
     try:
@@ -442,6 +449,7 @@ def _stderr(message: str) -> None:
 def synthesise(make_core: Callable[[], Any], out_dir: str | Path, *,
                core_name: str = ENGINE_NAME, n_symbols: int | None = None,
                freq_mhz: float = 150.0, seed: int = 1, width: int = 8, jobs: int = 2,
+               pnr_options: tuple[str, ...] = (),
                timeout: float | None = None,
                progress: Callable[[str], None] = _stderr) -> dict[str, Any]:
     """Run both flows on the core ``make_core()`` builds; write and return the report.
@@ -475,7 +483,8 @@ def synthesise(make_core: Callable[[], Any], out_dir: str | Path, *,
     runner = _Runner(work, timeout, progress)
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
         xc7 = pool.submit(_xc7_chain, runner, xc7_rtlil, SYNTH_TOP_NAME)
-        ecp5 = pool.submit(_ecp5_chain, runner, ecp5_rtlil, SYNTH_TOP_NAME, freq_mhz, seed)
+        ecp5 = pool.submit(_ecp5_chain, runner, ecp5_rtlil, SYNTH_TOP_NAME, freq_mhz, seed,
+                           pnr_options)
         errors = []
         for future in (xc7, ecp5):
             exc = future.exception()
@@ -521,6 +530,7 @@ def synthesise(make_core: Callable[[], Any], out_dir: str | Path, *,
             "package": ECP5_85F["package"],
             "speed": ECP5_85F["speed"],
             "seed": seed,
+            "nextpnr_options": list(pnr_options),
             "clock": ecp5_result["clock"],
             "utilisation": ecp5_result["utilisation"],
             "yosys_cells": ecp5_result["yosys_cells"],
@@ -600,7 +610,8 @@ def synth_main(args) -> int:
             from tickgate.gateware.top import TOP_NAME
 
             report = synthesise(lambda: build_card(n_symbols), args.out, core_name=TOP_NAME,
-                                n_symbols=n_symbols, freq_mhz=freq)
+                                n_symbols=n_symbols, freq_mhz=freq,
+                                pnr_options=CARD_PNR_OPTIONS)
     except SynthError as exc:
         print(f"tickgate hw synth: {exc}", file=sys.stderr)
         return 1
