@@ -11,9 +11,9 @@ producer's admission path is short.
 The FIFO is ``depth`` entries of memory with an asynchronous read (LUT RAM: ECP5 DPR16X4,
 7-series RAM32M/RAM64M). While it is empty, an arriving item is offered downstream in the
 same cycle (``o_valid = i_valid``, ``o_data = i_data``), so the FIFO adds no latency (it is
-written all the same, and dropped at once if taken); an item arriving while older ones wait is queued behind
-them. Order is kept and nothing is dropped or duplicated: the credits make ``i_valid``
-into a full FIFO impossible (an assertion in simulation would be ``occupancy <= depth``).
+written all the same, and dropped at once if taken); an item arriving while older ones
+wait is queued behind them. Order is kept and nothing is dropped or duplicated: the
+credits make ``i_valid`` into a full FIFO impossible (``occupancy <= depth`` always).
 
 Ports
 -----
