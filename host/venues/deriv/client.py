@@ -37,6 +37,7 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import perf_counter
 from types import TracebackType
 from typing import Any
 
@@ -113,6 +114,9 @@ class DerivClient:
         self.sessions = 0
         self.stats = {"frames": 0, "malformed": 0, "unsolicited": 0, "reconnects": 0,
                       "connect_failures": 0}
+        #: ``perf_counter()`` when the frame being handled (the last one) reached the
+        #: transport callback: what latency figures start from.
+        self.frame_time = 0.0
         self._req_ids = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
         self._transport: Transport | None = None
@@ -273,6 +277,7 @@ class DerivClient:
 
     # -- internals: frames in --------------------------------------------------------------
     def _on_message(self, data: bytes) -> None:
+        self.frame_time = perf_counter()
         self.stats["frames"] += 1
         try:
             msg = orjson.loads(data)

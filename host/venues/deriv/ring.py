@@ -1,5 +1,9 @@
 """A per-symbol circular buffer of ticks: numpy arrays allocated once, no allocation per tick.
 
+The arrays are numpy views of ``array.array`` buffers; ``append`` writes through the
+``array.array`` objects (a store into one costs ~30 ns, into a numpy array from Python
+~100 ns: the ring is on the feed's per-tick path).
+
 ``TickRing(capacity)`` holds the last ``capacity`` ticks of one symbol in four preallocated
 arrays (``epoch`` int64 Unix seconds, ``quote``/``bid``/``ask`` float64, NaN when absent).
 ``append`` writes one slot in place (O(1)); ``latest(n)`` returns the newest ``n`` ticks in
@@ -9,32 +13,40 @@ increasing epochs (the feed's validation guarantees it), so ``latest`` is sorted
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
+
+_NAN = float("nan")
 
 
 class TickRing:
     """The last ``capacity`` ticks of one symbol."""
 
-    __slots__ = ("capacity", "epoch", "quote", "bid", "ask", "_next", "total")
+    __slots__ = ("capacity", "epoch", "quote", "bid", "ask", "_next", "total", "_store")
 
     def __init__(self, capacity: int = 4096) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
-        self.epoch = np.zeros(capacity, dtype=np.int64)
-        self.quote = np.full(capacity, np.nan)
-        self.bid = np.full(capacity, np.nan)
-        self.ask = np.full(capacity, np.nan)
+        e, q, b, a = (array("q", bytes(8 * capacity)), array("d", [_NAN]) * capacity,
+                      array("d", [_NAN]) * capacity, array("d", [_NAN]) * capacity)
+        self._store = (e, q, b, a)
+        self.epoch = np.frombuffer(e, dtype=np.int64)
+        self.quote = np.frombuffer(q, dtype=np.float64)
+        self.bid = np.frombuffer(b, dtype=np.float64)
+        self.ask = np.frombuffer(a, dtype=np.float64)
         self._next = 0          # slot the next tick goes to
         self.total = 0          # ticks ever appended
 
-    def append(self, epoch: int, quote: float, bid: float = np.nan, ask: float = np.nan) -> None:
+    def append(self, epoch: int, quote: float, bid: float = _NAN, ask: float = _NAN) -> None:
         """Store one tick in place, overwriting the oldest when full."""
         i = self._next
-        self.epoch[i] = epoch
-        self.quote[i] = quote
-        self.bid[i] = bid
-        self.ask[i] = ask
+        e, q, b, a = self._store
+        e[i] = epoch
+        q[i] = quote
+        b[i] = bid
+        a[i] = ask
         self._next = i + 1 if i + 1 < self.capacity else 0
         self.total += 1
 

@@ -59,6 +59,19 @@ class Subscription:
         self._forget = forget
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._old: dict[Any, str] = {}
+        self._listener: Callable[[Message], None] | None = None
+
+    def listen(self, fn: Callable[[Message], None]) -> None:
+        """Hand every message to ``fn`` at once, in the transport callback, instead of the
+        queue (no task switch: the hot path of a tick feed). Messages already queued go to
+        ``fn`` now; the iterator then only reports the stream's end (or its error)."""
+        self._listener = fn
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is _END or isinstance(item, BaseException):
+                self._queue.put_nowait(item)
+                break
+            fn(item)
 
     @property
     def replay_request(self) -> Message | None:
@@ -87,7 +100,10 @@ class Subscription:
         payload = msg.get(mt) if isinstance(mt, str) else None
         if mt == "transaction" and isinstance(payload, dict) and payload.keys() <= {"id"}:
             return
-        self._queue.put_nowait(msg)
+        if self._listener is not None:
+            self._listener(msg)
+        else:
+            self._queue.put_nowait(msg)
         if (mt == "proposal_open_contract" and isinstance(payload, dict)
                 and payload.get("is_sold") and (self.call == "buy"
                                                 or "contract_id" in self.request)):

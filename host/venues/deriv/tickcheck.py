@@ -24,8 +24,21 @@ from collections import Counter
 REASONS = ("nan", "non_positive", "duplicate", "out_of_order", "stale")
 
 
+#: ``10.0**pip`` for the pip sizes :func:`normalise` rounds to.
+SCALES = {p: 10.0 ** p for p in range(13)}
+
+
 def normalise(value: object, pip_size: int | None) -> float:
-    """``value`` as a float rounded to ``pip_size`` decimals; NaN when not a finite number."""
+    """``value`` as a float rounded to ``pip_size`` decimals; NaN when not a finite number.
+
+    A float goes through ``round(value * 10**pip) / 10**pip`` (~5 times quicker than
+    ``round(value, pip)``, and the same double for every price on its pip grid, as Deriv
+    sends them; the two can differ by one pip only for a value within an ulp of a half
+    pip)."""
+    if value.__class__ is float:
+        scale = SCALES.get(pip_size)  # type: ignore[arg-type]
+        if scale is not None and value - value == 0.0:        # finite
+            return round(value * scale) / scale  # type: ignore[operator]
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -46,6 +59,13 @@ class TickCheck:
 
     def check(self, symbol: str, epoch: object, quote: float, now: float | None) -> str | None:
         """None if the tick is good (and then it becomes the reference), else the reason."""
+        last = self.last_epoch.get(symbol)
+        if (epoch.__class__ is int and quote.__class__ is float and quote > 0
+                and quote - quote == 0.0 and (last is None or epoch > last)  # type: ignore
+                and (now is None or epoch >= now - self.stale_after_s)):
+            self.last_epoch[symbol] = epoch      # the common case, without _reason's calls
+            self.accepted[symbol] += 1
+            return None
         reason = self._reason(symbol, epoch, quote, now)
         if reason is None:
             self.last_epoch[symbol] = int(epoch)  # type: ignore[call-overload]
