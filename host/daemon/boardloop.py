@@ -6,8 +6,13 @@ DMA), and the card wants its calls serialised. So the board lives in a single-th
 executor: the event loop hands it work and awaits the result, and is never blocked by it
 (the Deriv socket, the control socket and the status line stay live while a batch runs).
 Ticks are batched naturally: while one ``process_ticks`` call runs, the feed keeps queueing
-ticks, and the next call takes everything queued (up to ``batch_max``). On the model board
-a call of a few ticks takes ~70 µs.
+ticks, and the next call takes everything queued (up to ``batch_max``).
+
+Inline batches: on the model board a call of one tick takes ~60 µs, about what the hop to
+the thread and back costs on a loaded machine, so a batch of at most ``inline_max`` ticks
+runs on the event loop itself (:meth:`BoardRunner.process_inline`) when no call waits for
+the board thread, so the board still sees every call in the order it was made (a kill
+switch set before a batch applies to it). A lock serialises every board access.
 
 Packing (:class:`TickPacker`): a quote (float, already rounded by the feed to the symbol's
 ``pip_size`` decimals from ``active_symbols``) becomes ``pips = round(quote * 10**pip)``;
@@ -21,6 +26,7 @@ market clock); ``seq`` counts ticks.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -87,6 +93,14 @@ class Batch:
     def __len__(self) -> int:
         return len(self.symbol)
 
+    def head(self, n: int) -> Batch:
+        """The first ``n`` ticks."""
+        return Batch(self.symbol[:n], self.pips[:n], self.epoch[:n], self.arrived[:n])
+
+    def tail(self, n: int) -> Batch:
+        """The ticks after the first ``n``."""
+        return Batch(self.symbol[n:], self.pips[n:], self.epoch[n:], self.arrived[n:])
+
 
 class TickPacker:
     """Per-symbol bases and the ``seq`` counter (see the module docstring). Used only in
@@ -129,11 +143,23 @@ class BoardRunner:
         self.kind = config["daemon"]["board"]
         self.board: Board | None = None
         self.packer = TickPacker(config["risk"]["pos_limit"])
+        self.inline_max = config["daemon"]["inline_max"] if self.kind == "model" else 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="tickgate-board")
+        self._lock = threading.Lock()
+        self._queued = 0          # calls handed to the thread and not finished
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the board thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self._locked,
+                                                                    fn, *args)
+        finally:
+            self._queued -= 1
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            return fn(*args)
 
     async def open(self, *, equity_cents: int, positions: dict[int, int]) -> str:
         """Open the board, load every register, write positions and equity, clear the kill
@@ -181,6 +207,22 @@ class BoardRunner:
     async def process(self, batch: Batch) -> tuple[np.ndarray, float]:
         """Pack and run one batch; the records and the board call's time (µs)."""
         return await self.run(self._process, batch)
+
+    def process_inline(self, batch: Batch) -> tuple[np.ndarray, float] | None:
+        """Run ``batch`` here (on the event loop) if it is small enough for it and nothing
+        waits for the board thread (a kill or a position write queued before it must reach
+        the board first); None otherwise (then :meth:`process` it)."""
+        if (len(batch) > self.inline_max or self._queued
+                or not self._lock.acquire(blocking=False)):
+            return None
+        try:
+            return self._process(batch)
+        finally:
+            self._lock.release()
+
+    async def submit_orders(self, orders: np.ndarray) -> np.ndarray:
+        """Host orders (``ORDER_DTYPE``) through the risk gate; one verdict record each."""
+        return await self.run(lambda: self._require().submit_orders(orders))
 
     def _process(self, batch: Batch) -> tuple[np.ndarray, float]:
         board = self._require()

@@ -9,7 +9,8 @@ outside its range (``[risk] max_qty must be an integer in 1 .. 4294967295, not -
 Sections
 --------
 ``[daemon]`` which board, which symbols, where the state (journal, control socket, kill
-file) lives, how often the status line is refreshed.
+file) lives, how often the status line is refreshed, how batches reach the board and how
+durable the journal's commits are.
 ``[venue]`` ``kind = "sim"`` (the in-process market simulator, a fresh demo account every
 run) or ``"deriv"`` (Deriv's WebSocket API, or any URL speaking it); the token comes only
 from ``token_file`` or the environment variable named by ``token_env``, never from this
@@ -19,6 +20,8 @@ file; ``account = "real"`` also needs ``allow_real = true``.
 for a sell), ``stake_per_lot`` in the account currency, take-profit and stop-loss amounts.
 ``[decision]`` the decision unit's registers (:class:`~tickgate.gateware.decision.
 DecisionConfig`): a placeholder momentum/trend rule, not a trained model.
+``[host_strategy]`` a strategy computed on the host (:mod:`.hoststrategy`), off by
+default: its orders pass the card's risk gate (``submit_orders``) like the intents.
 ``[risk]`` the gate's limits (:class:`~tickgate.gateware.risk_model.RiskLimits`; units lots,
 pips, ms of market time, cents) plus ``pos_limit`` per symbol and order rates.
 
@@ -55,6 +58,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "state_dir": "",             # journal, control socket, KILL file; "" = XDG state dir
         "status_interval_s": 1.0,    # status line refresh (TTY); log lines every 10 of them
         "batch_max": 256,            # ticks per board call at most
+        "inline_max": 16,            # model board: batches up to this size run on the event
+                                     # loop (no thread hop); 0 = always the board thread
+        "journal_sync": "full",      # full: fsync every commit (power-loss safe, ~4 ms);
+                                     # normal: crash-safe only, ~20 us, journal on the loop
     },
     "venue": {
         "kind": "sim",               # sim (in-process simulator) | deriv
@@ -76,6 +83,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "stop_loss": 5.0,            # currency, at most the stake; 0 = none
         "order_timeout_s": 10.0,     # one venue request's timeout (real seconds)
         "max_queue": 32,             # accepted intents waiting for the venue, at most
+        "order_mode": "direct",      # direct: buy with parameters (one request);
+                                     # proposal: proposal, then buy of it (a round trip more)
     },
     "decision": {
         "enable": True,              # fire intents (placeholder strategy: momentum/trend)
@@ -87,6 +96,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "strategy": 1,               # strategy id echoed in the records
         "weights": [0, 0, 4, 4, 1, 0, 1, 0],
         "shifts": [16, 16, 16, 16, 0, 16, 0, 0],
+    },
+    "host_strategy": {
+        "enable": False,             # run a host strategy beside the card's decision unit
+        "name": "reversal",          # reversal: the example (host/daemon/hoststrategy.py)
+        "every": 50,                 # reversal: one order per this many ticks of a symbol
+        "qty": 1,                    # lots per order
     },
     "risk": {
         "max_qty": 5,                # lots per order
@@ -110,7 +125,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _RULES: dict[str, dict[str, tuple[Any, ...]]] = {
     "daemon": {"board": ("choice", ("model", "sim", "pynq", "alveo")), "bitstream": ("str",),
                "symbols": ("symbols",), "state_dir": ("str",),
-               "status_interval_s": ("float", 0.05, 3600.0), "batch_max": ("int", 1, 524_287)},
+               "status_interval_s": ("float", 0.05, 3600.0), "batch_max": ("int", 1, 524_287),
+               "inline_max": ("int", 0, 524_287),
+               "journal_sync": ("choice", ("full", "normal"))},
     "venue": {"kind": ("choice", ("sim", "deriv")), "app_id": ("int", 1, 10**19 - 1),
               "url": ("url",), "token_file": ("str",), "token_env": ("envname",),
               "account": ("choice", ("demo", "real")), "allow_real": ("bool",)},
@@ -118,11 +135,14 @@ _RULES: dict[str, dict[str, tuple[Any, ...]]] = {
     "execution": {"stake_per_lot": ("float", 0.35, 50_000.0),
                   "multiplier": ("int", 1, 5000),
                   "take_profit": ("float", 0.0, 1e9), "stop_loss": ("float", 0.0, 1e9),
-                  "order_timeout_s": ("float", 0.5, 300.0), "max_queue": ("int", 1, 10_000)},
+                  "order_timeout_s": ("float", 0.5, 300.0), "max_queue": ("int", 1, 10_000),
+                  "order_mode": ("choice", ("direct", "proposal"))},
     "decision": {"enable": ("bool",), "warmup": ("int", 0, _U32), "bias": ("int", *_I32),
                  "enter": ("int", *_I32), "exit": ("int", *_I32), "qty": ("int", 1, _I32[1]),
                  "strategy": ("int", 0, 255), "weights": ("ints8", -(2**15), 2**15 - 1),
                  "shifts": ("ints8", 0, 63)},
+    "host_strategy": {"enable": ("bool",), "name": ("choice", ("reversal",)),
+                      "every": ("int", 1, _U32), "qty": ("int", 1, _I32[1])},
     "risk": {"max_qty": ("int", 1, _U32), "max_notional": ("int", 1, 2**64 - 1),
              "collar_bps": ("int", 1, 2**16 - 1), "stale_ms": ("int", 1, _U32),
              "pos_limit": ("int", 1, 2**31 - 1), "gross_limit": ("int", 1, _U32),

@@ -20,12 +20,17 @@ step 6):
    closes), the ticks of every symbol (:class:`~tickgate.host.venues.deriv.feed.TickFeed`);
    the control socket (:mod:`.control`).
 
-Running: ticks are queued by the feed's hook and sent to the board in batches; each record
-with ``ORDER`` is an intent: accepted ones go to the :class:`~.execution.Executor`, rejected
-ones are counted by reason. Every change of a symbol's confirmed position is written to the
-board (``set_position``); every status period the run's P&L (equity now minus at start:
-balance plus the marks of open contracts) and the equity go to ``pnl_day``/``equity``. An
-order whose outcome is unknown triggers a live reconciliation (orders paused meanwhile).
+Running: ticks are ingested in the client's transport callback (the feed's ``inline``
+mode), queued by the feed's hook (stamped with the frame's arrival) and sent to the board in
+batches (small ones on the event loop, see :mod:`.boardloop`); each record with ``ORDER`` is
+an intent: accepted ones go to the :class:`~.execution.Executor`, rejected ones are counted
+by reason. A host strategy (``[host_strategy]``, :mod:`.hoststrategy`) sees the same ticks;
+its orders pass the board's risk gate after the batch of their tick
+(:class:`~.hostorders.HostOrderPath`) and accepted ones are executed like intents. Every
+change of a symbol's confirmed position is written to the board (``set_position``); every
+status period the run's P&L (equity now minus at start: balance plus the marks of open
+contracts) and the equity go to ``pnl_day``/``equity``. An order whose outcome is unknown
+triggers a live reconciliation (orders paused meanwhile).
 
 Stopping: ``--duration`` elapsed, SIGINT or SIGTERM: the feed stops, orders in flight are
 given 5 s, the summary is printed (and written with ``--summary-json``). Open contracts stay
@@ -54,6 +59,8 @@ from tickgate.host.daemon.config import Config
 from tickgate.host.daemon.control import KILL_FILE, ControlServer
 from tickgate.host.daemon.crash import CrashHook
 from tickgate.host.daemon.execution import Executor, OrderIntent
+from tickgate.host.daemon.hostorders import HostOrderPath
+from tickgate.host.daemon.hoststrategy import HostOrder, HostStrategy, make_strategy
 from tickgate.host.daemon.journal import Journal, JournalState
 from tickgate.host.daemon.reconcile import Report, reconcile
 from tickgate.host.daemon.safety import (
@@ -97,6 +104,7 @@ class Daemon:
         self.symbols: list[str] = list(config["daemon"]["symbols"])
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.pip: dict[str, int] = {}
+        self._scale: dict[str, int] = {}
         self.stats = Stats(board=config["daemon"]["board"], venue=config["venue"]["kind"])
         self.state_dir = config.state_dir
         self.crash = CrashHook()
@@ -113,7 +121,12 @@ class Daemon:
         self.killed = False
         self.stop_event = asyncio.Event()
         self._jpool = ThreadPoolExecutor(1, thread_name_prefix="tickgate-journal")
+        self._journal_inline = config["daemon"]["journal_sync"] == "normal"
         self._pending = Batch.empty()
+        self._frame_clock: Any = None
+        self.strategy: HostStrategy | None = make_strategy(config["host_strategy"])
+        self.host_path: HostOrderPath | None = None
+        self._host_pending: list[tuple[HostOrder, int, float]] = []
         self._tick_ready = asyncio.Event()
         self._batches = 0
         self._kill_batch: int | None = None
@@ -124,7 +137,10 @@ class Daemon:
 
     # -- helpers ---------------------------------------------------------------------------
     async def run_sync(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """Run ``fn`` in the journal's thread."""
+        """Run ``fn`` in the journal's thread; with ``journal_sync = "normal"`` (a commit
+        costs microseconds, no fsync) on the event loop itself."""
+        if self._journal_inline:
+            return fn(*args, **kw)
         return await asyncio.get_running_loop().run_in_executor(
             self._jpool, lambda: fn(*args, **kw))
 
@@ -201,6 +217,7 @@ class Daemon:
             raise StartError(f"the venue does not offer {', '.join(missing)}.")
         for s in self.symbols:
             self.pip[s] = max(0, round(-np.log10(float(pips[s]))))
+            self._scale[s] = 10 ** self.pip[s]
 
     # -- the main coroutine ----------------------------------------------------------------
     async def run(self) -> int:
@@ -210,7 +227,8 @@ class Daemon:
         try:
             client = await self._connect()
             self.journal = Journal(self._journal_path(),
-                                   stake_per_lot=self.config["execution"]["stake_per_lot"])
+                                   stake_per_lot=self.config["execution"]["stake_per_lot"],
+                                   sync=self.config["daemon"]["journal_sync"])
             venue_time = int((await client.request({"time": 1}))["time"])
             await self.run_sync(self.journal.append, "session", loginid=self.stats.loginid,
                                 venue=self.config["venue"]["kind"], venue_time=venue_time)
@@ -253,7 +271,11 @@ class Daemon:
                         loop.create_task(self._pump(), name="pump"),
                         loop.create_task(self._status(), name="status"),
                         loop.create_task(self._live_reconcile(), name="reconcile")]
-        self.feed = TickFeed(client, self.symbols, stale_after_s=60.0)
+        self._frame_clock = client
+        if self.strategy is not None:
+            self.host_path = HostOrderPath(self.board, self.stats, self.symbols,
+                                           self.executor.submit)
+        self.feed = TickFeed(client, self.symbols, stale_after_s=60.0, inline=True)
         self.feed.on_tick.append(self._on_tick)
         await self.feed.start()
         self.control = ControlServer(self.state_dir, self._command)
@@ -284,31 +306,41 @@ class Daemon:
     # -- ticks → board → intents -----------------------------------------------------------
     def _on_tick(self, symbol: str, epoch: int, quote: float) -> None:
         p = self._pending
-        p.symbol.append(self.index[symbol])
-        p.pips.append(round(quote * 10 ** self.pip[symbol]))
-        p.epoch.append(int(epoch))
-        p.arrived.append(time.perf_counter())
+        epoch = int(epoch)
+        index = self.index[symbol]
+        pips = round(quote * self._scale[symbol])
+        arrived = self._frame_clock.frame_time     # the tick frame reached the transport
+        p.symbol.append(index)
+        p.pips.append(pips)
+        p.epoch.append(epoch)
+        p.arrived.append(arrived)
+        if self.strategy is not None:
+            for order in self.strategy.on_tick(index, epoch, pips):
+                self._host_pending.append((order, epoch, arrived))
         self._tick_ready.set()
 
     async def _pump(self) -> None:
         limit = self.config["daemon"]["batch_max"]
+        board = self.board
         while True:
             await self._tick_ready.wait()
             self._tick_ready.clear()
             while len(self._pending):
                 batch = self._pending
                 if len(batch) > limit:
-                    rest = Batch(batch.symbol[limit:], batch.pips[limit:], batch.epoch[limit:],
-                                 batch.arrived[limit:])
-                    batch = Batch(batch.symbol[:limit], batch.pips[:limit],
-                                  batch.epoch[:limit], batch.arrived[:limit])
-                    self._pending = rest
+                    self._pending = batch.tail(limit)
+                    batch = batch.head(limit)
                 else:
                     self._pending = Batch.empty()
                 self._batches += 1
                 number = self._batches
-                records, board_us = await self.board.process(batch)
-                self._handle(records, batch, board_us, number)
+                done = board.process_inline(batch)
+                if done is None:
+                    done = await board.process(batch)
+                self._handle(done[0], batch, done[1], number)
+            if self._host_pending and self.host_path is not None:
+                orders, self._host_pending = self._host_pending, []
+                await self.host_path.send(orders)
 
     def _handle(self, records: np.ndarray, batch: Batch, board_us: float, number: int) -> None:
         stats = self.stats

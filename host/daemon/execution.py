@@ -7,13 +7,18 @@ stake_per_lot``):
   to the intent's lots; a SELL when long sells its MULTUP contracts likewise;
 - otherwise (flat, or adding to the same side) it opens a multiplier: MULTUP for a BUY,
   MULTDOWN for a SELL, ``multiplier`` and the ``take_profit``/``stop_loss`` amounts of
-  ``[execution]``, via ``proposal`` then ``buy`` of that proposal at its ask price.
+  ``[execution]``: with ``order_mode = "direct"`` (the default) one ``buy`` request with
+  the contract's ``parameters`` and ``price`` = the stake (the most it may cost: a
+  multiplier's ask is its stake); with ``"proposal"``, ``proposal`` then ``buy`` of that
+  proposal at its ask price (a venue round trip more before the money-moving request).
 
-Journal order of one open (see :mod:`.journal`): ``intent`` → proposal → ``proposal`` →
-``send`` → buy request → ``reply`` (or ``error``); a close: ``intent`` → ``send`` → sell
-request → ``reply``/``error``. An error that leaves the outcome unknown (the connection
-dropped after the request left, or no reply in time) is journaled ``unknown`` and blocks the
-symbol until a live reconciliation (:mod:`.reconcile`) has settled it.
+Journal order of one open (see :mod:`.journal`): direct: ``intent`` + ``send`` (one
+commit) → buy request → ``reply`` (or ``error``); proposal: ``intent`` → proposal →
+``proposal`` → ``send`` → buy request → ``reply``/``error``; a close: ``intent`` + ``send``
+(one commit) → sell request → ``reply``/``error``. An error that leaves the outcome
+unknown (the connection dropped after the request left, or no reply in time) is journaled
+``unknown`` and blocks the symbol until a live reconciliation (:mod:`.reconcile`) has
+settled it.
 
 Concurrency: one order per symbol at a time (an intent for a busy or blocked symbol is
 *dropped*, counted, never queued behind: by the time the venue is free the signal is old),
@@ -129,6 +134,16 @@ class Executor:
         self.blocked.clear()
 
     # -- journal ---------------------------------------------------------------------------
+    async def _log_sent(self, client_id: str, call: str, **intent: Any) -> None:
+        """Journal an order's ``intent`` and its ``send`` in one commit (durable when this
+        returns); the request may leave right after."""
+        seqs = await self.run_sync(self.journal.append_many, [
+            ("intent", client_id, None, intent), ("send", client_id, None, {"call": call})])
+        self.state.apply(seqs[0], "intent", client_id, None, {**intent, "client_id": client_id},
+                         self.ex["stake_per_lot"])
+        self.state.apply(seqs[1], "send", client_id, None,
+                         {"call": call, "client_id": client_id}, self.ex["stake_per_lot"])
+
     async def _log(self, kind: str, client_id: str | None, contract_id: int | None = None,
                    **data: Any) -> None:
         """Append one event (durable when this returns) and apply it to the live state."""
@@ -201,6 +216,9 @@ class Executor:
         limit_order = {k: ex[k] for k in ("take_profit", "stop_loss") if ex[k] > 0}
         if limit_order:
             params["limit_order"] = limit_order
+        if ex["order_mode"] == "direct":
+            await self._open_direct(intent, cid, lots, kind, stake, params)
+            return
         await self._log("intent", cid, action="open", symbol=intent.symbol, side=intent.side,
                         lots=lots, contract_type=kind, stake=stake,
                         multiplier=ex["multiplier"], take_profit=ex["take_profit"],
@@ -226,6 +244,7 @@ class Executor:
         self.crash("before_send")
         self.stats.orders += 1
         t0 = time.perf_counter()
+        self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
         try:
             reply = await self.client.request(
                 {"buy": prop["id"], "price": prop["ask_price"],
@@ -233,6 +252,36 @@ class Executor:
         except DerivError as err:
             await self._failed(cid, "buy", intent.symbol, err)
             return
+        await self._bought(cid, reply, t0)
+
+    async def _open_direct(self, intent: OrderIntent, cid: str, lots: int, kind: str,
+                           stake: float, params: dict[str, Any]) -> None:
+        """``buy`` with ``parameters``: one request, journaled (intent + send) before it."""
+        ex = self.ex
+        if self.killed or self.stopping:
+            self.stats.refused_killed += self.killed
+            return
+        self._current[asyncio.current_task()] = cid  # type: ignore[index]
+        self._sending.add(asyncio.current_task())  # type: ignore[arg-type]
+        await self._log_sent(cid, "buy", action="open", symbol=intent.symbol, side=intent.side,
+                             lots=lots, contract_type=kind, stake=stake,
+                             multiplier=ex["multiplier"], take_profit=ex["take_profit"],
+                             stop_loss=ex["stop_loss"], venue_epoch=intent.venue_epoch,
+                             order_id=intent.order_id)
+        self.crash("before_send")
+        self.stats.orders += 1
+        t0 = time.perf_counter()
+        self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
+        try:
+            reply = await self.client.request(
+                {"buy": "1", "price": stake, "parameters": params,
+                 "passthrough": {"client_id": cid}}, timeout=ex["order_timeout_s"])
+        except DerivError as err:
+            await self._failed(cid, "buy", intent.symbol, err)
+            return
+        await self._bought(cid, reply, t0)
+
+    async def _bought(self, cid: str, reply: dict[str, Any], t0: float) -> None:
         self.crash("after_send")
         buy = reply["buy"]
         contract_id = int(buy["contract_id"])
@@ -248,20 +297,18 @@ class Executor:
     async def _close(self, intent: OrderIntent, rec: ContractRec) -> bool:
         """Sell ``rec``; whether it is closed now."""
         cid = self.journal.new_client_id()
-        await self._log("intent", cid, action="close", symbol=rec.symbol, side=intent.side,
-                        lots=abs(rec.lots), contract_type=rec.contract_type,
-                        stake=rec.buy_price, contract_id=rec.contract_id,
-                        venue_epoch=intent.venue_epoch, order_id=intent.order_id)
-        self._current[asyncio.current_task()] = cid  # type: ignore[index]
         if self.killed or self.stopping:
-            await self._log("abandon", cid, reason="kill switch set" if self.killed
-                            else "the daemon is stopping")
             self.stats.refused_killed += self.killed
             return False
+        self._current[asyncio.current_task()] = cid  # type: ignore[index]
         self._sending.add(asyncio.current_task())  # type: ignore[arg-type]
-        await self._log("send", cid, call="sell")
+        await self._log_sent(cid, "sell", action="close", symbol=rec.symbol, side=intent.side,
+                             lots=abs(rec.lots), contract_type=rec.contract_type,
+                             stake=rec.buy_price, contract_id=rec.contract_id,
+                             venue_epoch=intent.venue_epoch, order_id=intent.order_id)
         self.stats.orders += 1
         t0 = time.perf_counter()
+        self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
         try:
             reply = await self.client.request({"sell": rec.contract_id, "price": 0},
                                               timeout=self.ex["order_timeout_s"])

@@ -1,10 +1,21 @@
-"""The crash-safe order journal: an append-only SQLite log (WAL mode, ``synchronous=FULL``).
+"""The crash-safe order journal: an append-only SQLite log (WAL, ``synchronous=FULL``).
 
 One table, ``events(id, ts, kind, client_id, contract_id, data)``: rows are only ever
 inserted (triggers refuse ``UPDATE`` and ``DELETE``), each insert is its own committed
-transaction, so after a crash (SIGKILL, power loss) the file holds every event written
-before it and nothing half-written. The daemon's view of its orders and contracts
-(:class:`JournalState`) is a fold of the events, recomputed at start.
+transaction (:meth:`Journal.append_many`: several events, one transaction), so after a
+crash (SIGKILL, power loss) the file holds every event written before it and nothing
+half-written.
+
+Durability (``sync``, the daemon's ``[daemon] journal_sync``): ``full`` (the default)
+syncs the WAL at every commit, so a committed event survives a power loss; a commit costs
+an ``fsync`` (~4 ms p50, 12 ms p99 on the virtio disk of the benchmark machine, which makes
+it the largest part of tick-to-order, see ``BENCHMARKS.md``). ``normal`` writes the WAL at
+every commit without syncing it: a committed event survives the daemon's crash (SIGKILL,
+an exception) but an OS crash or power loss may lose the last commits; a commit costs
+~20 µs, so the daemon then writes the journal on its event loop.
+
+The daemon's view of its orders and contracts (:class:`JournalState`) is a fold of the
+events, recomputed at start.
 
 The order path's invariant: an order's ``intent`` event (with its client id) is committed
 before anything about it is sent, and its ``send`` event is committed *before* the
@@ -48,9 +59,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Journal", "JournalState", "Intent", "ContractRec", "UNRESOLVED", "lots_of"]
+__all__ = ["Journal", "JournalState", "Intent", "ContractRec", "UNRESOLVED", "SYNC_MODES",
+           "lots_of"]
 
 UNRESOLVED = frozenset({"pending", "sent", "unknown"})
+#: SQLite ``synchronous`` settings the journal accepts (see the module docstring).
+SYNC_MODES = ("full", "normal")
 MULTIPLIER_TYPES = {"MULTUP": 1, "MULTDOWN": -1}
 
 _SCHEMA = """
@@ -206,13 +220,17 @@ class Journal:
     """The SQLite event log (see the module docstring). Not thread-safe: one thread uses it
     (the daemon gives it a worker thread of its own, so commits never block the loop)."""
 
-    def __init__(self, path: str | Path, *, stake_per_lot: float = 10.0) -> None:
+    def __init__(self, path: str | Path, *, stake_per_lot: float = 10.0,
+                 sync: str = "full") -> None:
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.stake_per_lot = stake_per_lot
+        self.sync = sync
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(f"PRAGMA synchronous={sync.upper()}")
         self.db.executescript(_SCHEMA)
         self._ids = itertools.count(1)
         self._prefix = f"tg{int(time.time() * 1000):x}{os.getpid() % 4096:03x}"
@@ -240,6 +258,31 @@ class Journal:
             "INSERT INTO events(ts, kind, client_id, contract_id, data) VALUES (?,?,?,?,?)",
             (time.time(), kind, client_id, contract_id, json.dumps(data, sort_keys=True)))
         return int(cur.lastrowid or 0)
+
+    def append_many(self, events: list[tuple[str, str | None, int | None, dict[str, Any]]]
+                    ) -> list[int]:
+        """Append ``(kind, client_id, contract_id, data)`` events in one transaction (one
+        commit, one sync: all or none after a crash); return their ids."""
+        ids = []
+        now = time.time()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for kind, client_id, contract_id, data in events:
+                data = dict(data)
+                if client_id is not None:
+                    data["client_id"] = client_id
+                if contract_id is not None:
+                    data["contract_id"] = contract_id
+                cur = self.db.execute(
+                    "INSERT INTO events(ts, kind, client_id, contract_id, data) "
+                    "VALUES (?,?,?,?,?)",
+                    (now, kind, client_id, contract_id, json.dumps(data, sort_keys=True)))
+                ids.append(int(cur.lastrowid or 0))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return ids
 
     def events(self, kind: str | None = None) -> list[tuple[int, str, dict[str, Any]]]:
         """``(id, kind, data)`` of every event (of ``kind``), in order."""

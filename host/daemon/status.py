@@ -7,12 +7,16 @@ under both; ``rejected_intents`` counts intents); ``orders`` (money-moving reque
 the venue: ``buy`` and ``sell``), ``fills`` (replies confirming them), ``venue_rejects``,
 ``unknown`` (sent, reply lost: settled by reconciliation), ``dropped`` (accepted intents
 not executed because the symbol already had an order in flight or the queue was full),
-``refused_killed`` (not executed because of the kill switch).
+``refused_killed`` (not executed because of the kill switch). Host strategies' orders
+(:mod:`.hostorders`): ``host_orders`` sent to the gate, ``host_accepted``,
+``host_rejected_orders`` and ``host_rejected`` by reason (one count per reject bit); an
+accepted one then counts in ``orders``/``fills`` like an intent.
 
 Latencies (microseconds, the last 4096 samples): ``tick_to_verdict`` (tick frame handled by
 the feed to its board record back on the event loop: batching, the board thread, the
-board), ``board_call`` (one ``process_ticks`` call), ``order_rtt`` (``buy``/``sell`` sent to
-its reply).
+board), ``board_call`` (one ``process_ticks`` call), ``tick_to_order`` (tick frame to its
+order's ``buy``/``sell`` request handed to the client), ``order_rtt`` (``buy``/``sell`` sent
+to its reply).
 
 The status line is rewritten in place (``\\r``) on a terminal; otherwise it is logged as a
 line every ``10 × status_interval_s``.
@@ -61,6 +65,10 @@ class Stats:
     dropped: int = 0
     refused_killed: int = 0
     accepted_after_kill: int = 0
+    host_orders: int = 0
+    host_accepted: int = 0
+    host_rejected_orders: int = 0
+    host_rejected: Counter[str] = field(default_factory=Counter)
     killed: bool = False
     kill_latency_ms: float | None = None
     balance: float | None = None
@@ -69,7 +77,8 @@ class Stats:
     open_contracts: int = 0
     reconcile: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, deque[float]] = field(default_factory=lambda: {
-        k: deque(maxlen=4096) for k in ("tick_to_verdict", "board_call", "order_rtt")})
+        k: deque(maxlen=4096) for k in ("tick_to_verdict", "board_call", "tick_to_order",
+                                         "order_rtt")})
     _last_ticks: int = 0
     _last_time: float = field(default_factory=time.monotonic)
     rate: float = 0.0
@@ -126,6 +135,10 @@ class Stats:
             "unknown": self.unknown, "dropped": self.dropped,
             "refused_killed": self.refused_killed, "killed": self.killed,
             "accepted_after_kill": self.accepted_after_kill,
+            "host_orders": {"sent": self.host_orders, "accepted": self.host_accepted,
+                            "rejected_orders": self.host_rejected_orders,
+                            "rejected": {n: self.host_rejected.get(n, 0)
+                                         for n in REJECT_NAMES}},
             "kill_latency_ms": self.kill_latency_ms,
             "pnl": self.pnl, "currency": self.currency, "balance": self.balance,
             "equity": self.equity, "open_contracts": self.open_contracts,
@@ -147,6 +160,11 @@ class Stats:
             f"dropped {s['dropped']}  open contracts {s['open_contracts']}",
             f"  P&L {s['pnl']:+.2f} {s['currency']}  balance {s['balance']}",
         ]
+        host = s["host_orders"]
+        if host["sent"]:
+            hrej = ", ".join(f"{k} {v}" for k, v in host["rejected"].items() if v) or "none"
+            lines.append(f"  host orders {host['sent']}  accepted {host['accepted']}  "
+                         f"rejected {host['rejected_orders']} ({hrej})")
         if lat["p50_us"] is not None:
             lines.append(f"  latency tick→verdict p50 {lat['p50_us'] / 1000:.2f} ms "
                          f"p99 {lat['p99_us'] / 1000:.2f} ms"

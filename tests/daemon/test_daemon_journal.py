@@ -40,6 +40,8 @@ def test_wal_and_append_only(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     assert journal.journal_mode == "wal"
     assert journal.db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
+    assert Journal(tmp_path / "n.sqlite", sync="normal").db.execute(
+        "PRAGMA synchronous").fetchone()[0] == 1                                # NORMAL
     journal.append("session", loginid="VRTC1", venue="sim", venue_time=100)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         journal.db.execute("UPDATE events SET kind = 'x'")
@@ -63,7 +65,10 @@ def _sync(pool: ThreadPoolExecutor) -> Any:
         pool, functools.partial(fn, *a, **kw))
 
 
-def test_every_order_is_journaled_before_it_leaves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode,sync", [("direct", "full"), ("proposal", "full"),
+                                       ("direct", "normal")])
+def test_every_order_is_journaled_before_it_leaves(tmp_path: Path, mode: str,
+                                                   sync: str) -> None:
     path = tmp_path / "j.sqlite"
     seen: list[tuple[str, list[str]]] = []
 
@@ -79,14 +84,15 @@ def test_every_order_is_journaled_before_it_leaves(tmp_path: Path) -> None:
 
     async def trade(client: DerivClient) -> Stats:
         pool = ThreadPoolExecutor(1)
-        journal = Journal(path, stake_per_lot=STAKE)
+        journal = Journal(path, stake_per_lot=STAKE, sync=sync)
         stats = Stats()
         state = JournalState()
 
         async def nothing(symbol: str) -> None:
             return None
 
-        ex = Executor(client, journal, state, validate(FAST), stats, run_sync=_sync(pool),
+        config = validate({**FAST, "execution": {**FAST["execution"], "order_mode": mode}})
+        ex = Executor(client, journal, state, config, stats, run_sync=_sync(pool),
                       on_change=nothing)
         epoch = int((await client.request({"time": 1}))["time"])
         assert ex.submit(OrderIntent("R_10", Side.BUY, 1, epoch, 7, 0.0))
@@ -103,7 +109,8 @@ def test_every_order_is_journaled_before_it_leaves(tmp_path: Path) -> None:
     with SimThread(seed=4, speed=20, tokens=[f"{TOKEN}=demo:read,trade"]) as sim:
         stats = asyncio.run(_with_client(sim, trade, [hook]))
         books = sim_books(sim, TOKEN)
-    assert seen == [("buy", ["intent", "proposal", "send"]), ("sell", ["intent", "send"])]
+    opened = ["intent", "proposal", "send"] if mode == "proposal" else ["intent", "send"]
+    assert seen == [("buy", opened), ("sell", ["intent", "send"])]
     assert stats.orders == 2 and stats.fills == 2 and stats.dropped == 1
     assert len(books["buys"]) == 1 and not books["open"]
     check_agreement(path, books)
