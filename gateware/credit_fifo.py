@@ -10,9 +10,9 @@ producer's admission path is short.
 
 The FIFO is ``depth`` entries of memory with an asynchronous read (LUT RAM: ECP5 DPR16X4,
 7-series RAM32M/RAM64M). While it is empty, an arriving item is offered downstream in the
-same cycle (``o_valid = i_valid``, ``o_data = i_data``), so the FIFO adds no latency (it is
-written all the same, and dropped at once if taken); an item arriving while older ones
-wait is queued behind them. Order is kept and nothing is dropped or duplicated: the
+same cycle (``o_valid = i_valid``, ``o_data = i_data``) and is written only if it is not
+taken, so the FIFO adds no latency; an item arriving while older ones wait is queued
+behind them. Order is kept and nothing is dropped or duplicated: the
 credits make ``i_valid`` into a full FIFO impossible (``occupancy <= depth`` always).
 
 Ports
@@ -65,12 +65,12 @@ class CreditFifo(wiring.Component):
         occupancy = Signal(bits + 2)
         empty = level == 0
         taken = self.o_valid & self.o_ready
-        # Every arriving item is written, bypassed or not, and every item taken moves the
-        # head: the RAM's write enable (which fans out to every RAM cell) then depends on
-        # ``i_valid`` alone, not on the consumer's ``o_ready``. A bypassed item is written
-        # at ``tail == head`` and consumed at once, so it is never read back.
-        write = self.i_valid
-        read = taken
+        # A bypassed item is not written. (Writing every item, so that the RAM's write
+        # enable would not wait for ``o_ready``, routed worse on the whole card: see
+        # BENCHMARKS.md, "Synthesis of the card".)
+        bypass = empty & self.i_valid & self.o_ready
+        write = self.i_valid & ~bypass
+        read = ~empty & self.o_ready
 
         m.d.comb += [
             rd.addr.eq(head),
