@@ -330,3 +330,23 @@ def test_card_elaborates_inside_the_synthesis_wrapper_for_both_flows(tmp_path):
                                  f"card_{name}", platform=platform)
         text = path.read_text()
         assert "module" in text and ("MULT18X18D" in text) == (name == "ecp5")
+
+
+def test_the_card_is_placed_and_routed_with_the_congestion_options(monkeypatch, tmp_path):
+    """The whole card needs a lower placement density and router2 to route; the engine
+    keeps nextpnr's defaults (its figures stay comparable with the indicator issue's)."""
+    calls = []
+
+    def fake(make_core, out_dir, **kwargs):
+        calls.append(kwargs)
+        return {"design": "stand-in"}
+
+    monkeypatch.setattr(synth, "synthesise", fake)
+    for core in ("card", "engine"):
+        args = SimpleNamespace(symbols=8, core=core, freq=60.0, json=True, out=str(tmp_path))
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert synth.synth_main(args) == 0
+    card, engine = calls
+    assert card["pnr_options"] == synth.CARD_PNR_OPTIONS
+    assert "--router" in card["pnr_options"] and "router2" in card["pnr_options"]
+    assert "pnr_options" not in engine
