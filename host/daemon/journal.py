@@ -135,6 +135,9 @@ class JournalState:
     intents: dict[str, Intent] = field(default_factory=dict)
     contracts: dict[int, ContractRec] = field(default_factory=dict)
     events: int = 0
+    #: The open ones of ``contracts`` (the per-order look-ups scan these, not every
+    #: contract of the run).
+    _open: dict[int, ContractRec] = field(default_factory=dict, repr=False)
 
     def unresolved(self) -> list[Intent]:
         """Intents whose outcome is not settled, in journal order."""
@@ -143,13 +146,13 @@ class JournalState:
 
     def open_contracts(self, symbol: str | None = None) -> list[ContractRec]:
         """Open contracts (of ``symbol``), oldest first."""
-        return sorted((c for c in self.contracts.values()
+        return sorted((c for c in self._open.values()
                        if c.open and (symbol is None or c.symbol == symbol)),
                       key=lambda c: c.contract_id)
 
     def position(self, symbol: str) -> int:
         """Signed lots of ``symbol`` over its open contracts."""
-        return sum(c.lots for c in self.contracts.values() if c.open and c.symbol == symbol)
+        return sum(c.lots for c in self._open.values() if c.open and c.symbol == symbol)
 
     # -- the fold --------------------------------------------------------------------------
     def apply(self, seq: int, kind: str, client_id: str | None, contract_id: int | None,
@@ -195,23 +198,28 @@ class JournalState:
         intent.state = "filled"
         intent.contract_id = contract_id
         sign = MULTIPLIER_TYPES.get(intent.contract_type, 0)
-        self.contracts[contract_id] = ContractRec(
-            contract_id, intent.symbol, intent.contract_type, buy_price, sign * intent.lots,
-            intent.client_id)
+        rec = ContractRec(contract_id, intent.symbol, intent.contract_type, buy_price,
+                          sign * intent.lots, intent.client_id)
+        self.contracts[contract_id] = rec
+        self._open[contract_id] = rec
 
     def _close(self, contract_id: int | None, sell_price: Any) -> None:
         rec = self.contracts.get(contract_id) if contract_id is not None else None
         if rec is not None and rec.open:
             rec.open = False
+            self._open.pop(rec.contract_id, None)
             rec.sell_price = None if sell_price is None else float(sell_price)
 
     def _apply_contract_event(self, kind: str, contract_id: int | None, data: dict[str, Any],
                               stake_per_lot: float) -> None:
         if kind == "adopt" and contract_id is not None and contract_id not in self.contracts:
-            self.contracts[contract_id] = ContractRec(
+            rec = ContractRec(
                 contract_id, data["symbol"], data["contract_type"], float(data["buy_price"]),
                 int(data["lots"]), None, bool(data["open"]),
                 None if data.get("sell_price") is None else float(data["sell_price"]))
+            self.contracts[contract_id] = rec
+            if rec.open:
+                self._open[contract_id] = rec
         elif kind == "closed":
             self._close(contract_id, data.get("sell_price"))
 
