@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 # .ci/requirements-pynq.txt); tickgate goes in with --no-deps.
 PYNQ_VENV := .venv-pynq
 PYNQ_STAMP := $(PYNQ_VENV)/.installed
+# Benchmark-only packages (bench/requirements-bench.txt), installed with --no-deps.
+BENCH_STAMP := $(VENV)/.bench-installed
 SYMBOLS ?= 64
 # What `make synth` synthesises: card (the whole top level, ~15 minutes) or engine; `make
 # bench` reports the engine, whose Fmax is the indicator issue's target.
@@ -72,9 +74,16 @@ synth: $(STAMP)  ## Synthesise CORE=card|engine for xc7z020 and ECP5-85F, print 
 bitstream: $(STAMP)  ## Build BOARD=pynq-z2|alveo-u50|alveo-u250: sources, recipe, report; image if vivado/v++
 	$(VENV)/bin/tickgate hw bitstream --board $(BOARD) --out build/bitstream/$(BOARD) --symbols $(SYMBOLS)
 
-bench: $(STAMP)  ## Model-board and replay throughput (vs TA-Lib), and the engine's synthesis report
+$(BENCH_STAMP): $(STAMP) bench/requirements-bench.txt
+	$(PY) -m pip install --quiet --no-deps -r bench/requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)  ## Model board and replay (vs TA-Lib), daemon tick-to-order and ingest (vs python-deriv-api), engine synthesis
+	mkdir -p build
 	$(PY) bench/bench_model.py --json build/bench_model.json
 	$(PY) bench/bench_replay.py
+	$(PY) bench/bench_tick_to_order.py --duration 30 --json build/bench_tick_to_order.json
+	$(PY) bench/bench_ingest.py --count 200000 --repeat 3 --json build/bench_ingest.json
 	$(VENV)/bin/tickgate hw synth --json --symbols $(SYMBOLS) --core engine > build/synth_report.json
 	@cat build/synth_report.json
 
