@@ -55,6 +55,7 @@ OKAY, SLVERR, DECERR = 0, 2, 3
 
 _LIMITS = tuple(RiskLimits().as_dict())
 _DECISION_SCALARS = ("enable", "warmup", "bias", "enter", "exit", "qty", "strategy")
+_REJECT_BITS = np.arange(Reject.COUNT, dtype=np.uint16)
 
 
 class BusError(Exception):
@@ -244,7 +245,7 @@ class CardModel:
                 raise TypeError(f"tick records must have TICK_DTYPE, not {records.dtype}")
             out = self.top.process_ticks(records)
             self._count("ticks_in", n=len(records))
-            self._count("intents", n=int(np.count_nonzero(out["kind"] & OutputKind.ORDER)))
+            self._count("intents", n=self.top.intents)
             self._count("saturations", n=self.top.saturations)
             if len(out):
                 self._latency = (self.latency, min(self._latency[1], self.latency),
@@ -260,8 +261,12 @@ class CardModel:
             raise ValueError(f"port must be 'tick' or 'order', not {port!r}")
         self._count("records_out", n=len(out))
         rejects = out["reject"][(out["kind"] & OutputKind.ORDER) != 0]
-        self._count("accepted", n=int(np.count_nonzero(rejects == 0)))
-        self._count("rejected", n=int(np.count_nonzero(rejects)))
-        for k in range(Reject.COUNT):
-            self._count("reject_count", k, int(np.count_nonzero(rejects >> k & 1)))
+        if len(rejects):                    # most tick batches carry no order
+            refused = rejects[rejects != 0]
+            self._count("accepted", n=len(rejects) - len(refused))
+            self._count("rejected", n=len(refused))
+            if len(refused):
+                per_bit = ((refused[:, None] >> _REJECT_BITS) & 1).sum(axis=0)
+                for k in np.flatnonzero(per_bit):
+                    self._count("reject_count", int(k), int(per_bit[k]))
         return out

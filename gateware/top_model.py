@@ -40,6 +40,8 @@ class TopModel:
 
         #: Records of the last :meth:`tick_records` whose decision inputs saturated.
         self.saturations = 0
+        #: Intents fired by the last :meth:`process_ticks`.
+        self.intents = 0
 
     def tick_records(self, ticks: np.ndarray) -> np.ndarray:
         """Run ticks through the engine and the decision unit; return unchecked records.
@@ -70,6 +72,8 @@ class TopModel:
         """
         out = self.tick_records(ticks)
         fired = np.flatnonzero(out["kind"] & OutputKind.ORDER)
+        #: Intents fired by the last batch.
+        self.intents = len(fired)
         good = (out["valid"] & FeatureValid.BAD_SYMBOL) == 0
         start = 0
         for i in fired:
@@ -84,6 +88,11 @@ class TopModel:
     def _bulk_ticks(self, out: np.ndarray, good: np.ndarray, start: int, stop: int) -> None:
         """Apply the ticks of ``out[start:stop]`` to the gate (only the last of each symbol
         and of all matter)."""
+        if stop - start == 1:               # the common case of a live feed: one tick
+            if good[start]:
+                self.risk.tick(int(out["symbol"][start]), int(out["price"][start]),
+                               int(out["ts"][start]))
+            return
         where = start + np.flatnonzero(good[start:stop])
         if not len(where):
             return
