@@ -243,8 +243,13 @@ def replay(ticks_path: str | os.PathLike[str], out_path: str | os.PathLike[str] 
     if isinstance(board, str):
         if board not in BOARDS:
             raise ReplayError(f"no board {board!r}; the boards are {', '.join(BOARDS)}")
+        # The model and the simulated board are built for ``params``; a card is what its
+        # image is (the register map beside it says so, and opening checks it).
+        options = dict(board_options or {})
+        if board in ("model", "sim"):
+            options["params"] = params
         try:
-            card = open_board(board, params=params, **(board_options or {}))
+            card = open_board(board, **options)
         except BoardError as exc:
             raise ReplayError(f"cannot open the {board} board: {exc}") from None
     else:

@@ -137,6 +137,14 @@ def test_more_symbols_than_the_board_holds_is_refused(tmp_path: Path,
     assert "line 66: symbol 'S64' would be symbol number 65" in capsys.readouterr().err
 
 
+def test_a_card_board_that_cannot_open_is_a_clear_replay_error(walk_csv: Path,
+                                                                tmp_path: Path) -> None:
+    with pytest.raises(replay_module.ReplayError, match="cannot open the pynq board"):
+        replay_module.replay(walk_csv, tmp_path / "f.csv", board="pynq",
+                             board_options={"bitfile": str(tmp_path / "missing.bit")})
+    assert not (tmp_path / "f.csv").exists()
+
+
 def test_an_unknown_board_is_refused(walk_csv: Path, tmp_path: Path) -> None:
     with pytest.raises(replay_module.ReplayError, match="no board 'fpga'"):
         replay_module.replay(walk_csv, tmp_path / "f.csv", board="fpga")
