@@ -32,25 +32,9 @@ from typing import Any
 import numpy as np
 
 from tickgate.drivers.board import Board
-from tickgate.drivers.packer import interleave
 from tickgate.drivers.sim_board import SimBoard
 from tickgate.gateware.params import EngineParams
-from tickgate.gateware.records import TICK_DTYPE, TickFlag
-
-
-def make_ticks(n: int, n_symbols: int, *, interleaved: bool, seed: int = 0) -> np.ndarray:
-    """Return ``n`` tick records: uniform symbols, random-walk prices, 10 ticks per ms."""
-    rng = np.random.default_rng(seed)
-    symbols = rng.integers(0, n_symbols, n)
-    if interleaved:
-        symbols = symbols[interleave(symbols)]
-    ticks = np.zeros(n, TICK_DTYPE)
-    ticks["symbol"] = symbols
-    ticks["price"] = 1000 + np.cumsum(rng.integers(-20, 21, n, dtype=np.int32), dtype=np.int32)
-    ticks["seq"] = np.arange(n)
-    ticks["ts"] = np.arange(n) // 10
-    ticks["flags"][np.unique(symbols, return_index=True)[1]] = TickFlag.RESET
-    return ticks
+from tickgate.sim.train import training_ticks as make_ticks
 
 
 def run(board: Board, ticks: np.ndarray, repeat: int) -> tuple[float, int]:
