@@ -3,7 +3,8 @@
 Per feature record (exact integer arithmetic; :mod:`.decision_model` is the bit-exact
 reference and its docstring the specification)::
 
-    x_k   = the k-th input of DECISION_INPUTS (below), exact
+    w     = the low WORD_BITS (51) bits of a 64-bit feature word, signed   # wrap(word)
+    x_k   = the k-th input of DECISION_INPUTS (below) on the words w, exact (|x_k| < 2**51)
     q_k   = clamp(x_k >> shift_k, -2**17, 2**17 - 1)      # floor; saturated = any clamped
     score = bias + sum_k weight_k * q_k                     # |score| < 2**37, exact
     o_score = clamp(score, -2**31, 2**31 - 1)
@@ -13,7 +14,19 @@ full-precision score when ``enable and count >= warmup``: FLAT goes LONG with a 
 ``score >= enter``, else SHORT with a SELL when ``score <= -enter``; LONG goes FLAT with a
 SELL when ``score < exit``; SHORT goes FLAT with a BUY when ``score > -exit``. A fired
 intent carries ``config.qty``, ``config.strategy``, the record's price and symbol and the
-next value of a 32-bit intent counter (0 first, wrapping). A record whose ``valid`` has
+next value of a 32-bit intent counter (0 first, wrapping).
+
+Input domain. The 64-bit words the score reads (``ema_fast``, ``ema_slow``, ``macd``,
+``macd_hist``, ``mom``, ``avg_gain``, ``avg_loss``) are taken modulo ``2**WORD_BITS``, as
+signed ``WORD_BITS``-bit numbers (bits 51..63 are ignored). The engine's words always fit,
+so for every record the card produces this is the word itself: its smoothing state is
+``SMOOTH_BITS`` = 50 bits wide and ``macd_hist`` (a smoothing block's gap) 51, ``mom`` is
+a difference of two 32-bit prices (33 bits). A bench that feeds the unit directly gets the
+wrapped reading, identically in the model. So every sum and compare below is at most 53
+bits wide (Verilator evaluates it in native 64-bit words; before, the exact int64 reading
+needed 65- and 66-bit sums).
+
+A record whose ``valid`` has
 ``FeatureValid.BAD_SYMBOL``, or (never from the engine) whose symbol is not below
 ``n_symbols``, is *bad*: no state is read or written, ``o_score`` and ``o_saturated`` are 0
 and nothing fires.
@@ -34,8 +47,9 @@ whenever ``o_valid`` is 0. ``o_score``/``o_saturated`` mean nothing while ``o_va
 
 Pipeline (latency 5, one record per enabled cycle, any symbol order)
 --------------------------------------------------------------------
-1. ``x_k`` (carry-save + one carry chain), and ``x_k >= 2**t_k``, ``x_k < -2**t_k`` with
-   ``t_k = min(17 + shift_k, width - 1)`` (so ``q_k`` is clamped iff one holds);
+1. ``x_k`` (carry-save + one carry chain, at most 52 bits), and ``x_k >= 2**t_k``,
+   ``x_k < -2**t_k`` with ``t_k = min(17 + shift_k, width - 1)`` (so ``q_k`` is clamped iff
+   one holds; each a carry chain of at most 53 bits);
    ``fresh``, ``eligible``, bad.
 2. ``q_k`` = bits 0..17 of ``x_k >> shift_k``, or the clamp value: the multipliers' input
    registers (:class:`~.primitives.RegisteredMultiplier`, signed 18 x signed 16).
@@ -54,7 +68,9 @@ Pipeline (latency 5, one record per enabled cycle, any symbol order)
 Timing: alone behind ``hw.synth_wrapper.SynthTop`` (64 symbols, ECP5-85F speed 6, Yosys +
 nextpnr, seed 1) it reaches about 110 MHz, not 150: the critical path is stage 2 (``x_k``
 register, 65-bit shift by a run-time amount, clamp, MULT18X18D ``A`` port; 6 LUT levels,
-three quarters of it routing), measured with the latency-6 version (separate partial sums).
+three quarters of it routing), measured with the latency-6 version (separate partial sums)
+and the 65-bit inputs of the exact int64 reading (now at most 52 bits: the same stages
+with fewer bits in every shift, carry chain and compare; not measured again).
 Meeting 150 MHz needs that stage split, i.e. a cycle taken from elsewhere in the card's
 budget.
 
@@ -82,6 +98,7 @@ __all__ = [
     "N_INPUTS",
     "Q_BITS",
     "SHIFT_BITS",
+    "WORD_BITS",
     "SCORE_BITS",
     "FLAT",
     "LONG",
@@ -109,6 +126,12 @@ N_INPUTS = len(DECISION_INPUTS)
 Q_BITS = 18
 #: Width of a shift register: 0 .. 63.
 SHIFT_BITS = 6
+#: The unit reads each 64-bit feature word it scores as its low ``WORD_BITS`` bits, signed
+#: (modulo ``2**WORD_BITS``): the engine's widest word (``macd_hist``, ``SMOOTH_BITS + 1``)
+#: fits, and every input ``x_k`` then fits in ``WORD_BITS + 1`` bits.
+WORD_BITS = 51
+# (price << 16) fits (48 bits), and the widest compare (WORD_BITS + 2 bits) fits 64.
+assert 48 <= WORD_BITS <= 62
 #: Width of the full-precision score (signed); ``|score| < 2**37``.
 SCORE_BITS = 40
 
@@ -233,17 +256,22 @@ def _csa_sum(m: Module, terms: list[Value], width: int, name: str) -> Value:
 def _inputs(f: data.View) -> list[tuple[list[Value], int]]:
     """Return, per input, its terms (``x_k = sum(terms)``) and the width of ``x_k``.
 
-    A subtrahend ``v`` is the term ``~v`` plus a constant 1 (``-v = ~v + 1``).
+    The 64-bit words are read as their low :data:`WORD_BITS` bits, signed. A subtrahend ``v``
+    is the term ``~v`` plus a constant 1 (``-v = ~v + 1``).
     """
-    p16 = Cat(Const(0, 16), f.price).as_signed()
+    def word(name: str) -> Value:
+        return f[name][:WORD_BITS].as_signed()
+
+    p16 = Cat(Const(0, 16), f.price).as_signed()       # 48 bits
     p2 = Cat(Const(0, 1), f.price).as_signed()
+    wide = WORD_BITS + 1
     return [
-        ([p16, ~f.ema_fast, Const(1, 2)], 65),
-        ([p16, ~f.ema_slow, Const(1, 2)], 65),
-        ([f.macd], 64),
-        ([f.macd_hist], 64),
-        ([f.mom], 64),
-        ([f.avg_gain, ~f.avg_loss, Const(1, 2)], 65),
+        ([p16, ~word("ema_fast"), Const(1, 2)], wide),
+        ([p16, ~word("ema_slow"), Const(1, 2)], wide),
+        ([word("macd")], WORD_BITS),
+        ([word("macd_hist")], WORD_BITS),
+        ([word("mom")], WORD_BITS),
+        ([word("avg_gain"), ~word("avg_loss"), Const(1, 2)], wide),
         ([p2, ~f["max"], ~f["min"], Const(2, 3)], 34),
         ([f["max"], ~f["min"], Const(1, 2)], 33),
     ]

@@ -3,8 +3,9 @@ match bit for bit, compiled with numba (one call per batch, no interpreted loop 
 
 Per feature record ``r`` (exact integers; ``>>`` is the arithmetic shift, i.e. floor)::
 
-    x = ((price << 16) - ema_fast, (price << 16) - ema_slow, macd, macd_hist, mom,
-         avg_gain - avg_loss, 2*price - max - min, max - min)        # DECISION_INPUTS
+    w(v)  = the low WORD_BITS (51) bits of the 64-bit word v, signed: in [-2**50, 2**50)
+    x = ((price << 16) - w(ema_fast), (price << 16) - w(ema_slow), w(macd), w(macd_hist),
+         w(mom), w(avg_gain) - w(avg_loss), 2*price - max - min, max - min)  # DECISION_INPUTS
     q_k   = clamp(x_k >> shift_k, -2**17, 2**17 - 1);  saturated = any q_k clamped
     score = bias + sum_k weight_k * q_k                              # |score| < 2**37
     bad   = valid & BAD_SYMBOL or symbol >= n_symbols  ->  all outputs 0, state untouched
@@ -17,23 +18,17 @@ Per feature record ``r`` (exact integers; ``>>`` is the arithmetic shift, i.e. f
     out: score = clamp(score, int32), saturated; if fired: fire = 1, side, qty, price,
          strategy, order_id = intents fired before (mod 2**32), symbol; else those are 0.
 
-Exactness in int64
-------------------
-Each ``x_k`` is ``a - b`` with ``a``, ``b`` int64 (``b = 0`` for macd, macd_hist, mom;
-``a = 2*price - max``, ``b = min`` for the channel position, ``|a| < 2**33``), but
-``a - b`` may need 65 bits, so :func:`quantise` never forms it:
+Input domain
+------------
+The seven 64-bit words are read modulo ``2**WORD_BITS`` (:func:`wrap_word`; the same
+slice in the gateware). The card's engine never produces a word outside
+``[-2**50, 2**50)`` (its smoothing state is 50 bits wide, ``macd_hist`` 51, ``mom`` 33), so
+on the card this is the identity; records fed to the unit directly (benches) get the
+wrapped reading. It keeps every ``x_k`` within 52 bits and the gateware's datapath within
+64 (until this change the words were read whole and ``x_k`` needed 65 bits).
 
-* ``shift >= 1``: write ``a = 2a' + a0``, ``b = 2b' + b0`` (``a' = a >> 1``, ``a0 = a & 1``).
-  Then ``floor((a - b) / 2) = a' - b' + floor((a0 - b0) / 2) = a' - b' + ((a0 - b0) >> 1)``
-  since ``a0 - b0`` is -1, 0 or 1. ``a'`` and ``b'`` lie in ``[-2**62, 2**62)``, so
-  ``a' - b'`` lies in ``(-2**63, 2**63)`` and adding -1 or 0 stays in int64; shifting that
-  by ``shift - 1`` gives ``floor((a - b) / 2**shift)`` (floors compose).
-* ``shift == 0``: ``a - b`` overflows only when the signs differ. If ``b < 0`` and
-  ``a > Q_MAX + b`` (no overflow: ``b < 0``) the true difference exceeds ``Q_MAX``; if
-  ``b > 0`` and ``a < Q_MIN + b`` it is below ``Q_MIN``; otherwise ``a - b`` lies between
-  ``min(a, Q_MIN)`` and ``max(a, Q_MAX)`` and is formed exactly.
-
-Then ``|weight * q| <= 2**32`` and ``|score| <= 8 * 2**32 + 2**31 < 2**36``: int64.
+Exactness in int64: ``|x_k| <= 2**47 + 2**50 < 2**51``, formed exactly; then
+``|weight * q| <= 2**32`` and ``|score| <= 8 * 2**32 + 2**31 < 2**36``.
 """
 
 from __future__ import annotations
@@ -41,11 +36,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .decision import FLAT, LONG, N_INPUTS, Q_BITS, SHORT, DecisionConfig
+from .decision import FLAT, LONG, N_INPUTS, Q_BITS, SHORT, WORD_BITS, DecisionConfig
 from .params import EngineParams
 from .records import FEATURE_DTYPE, FeatureValid, Side
 
-__all__ = ["DECISION_DTYPE", "quantise", "DecisionState", "DecisionModel"]
+__all__ = ["DECISION_DTYPE", "wrap_word", "quantise", "DecisionState", "DecisionModel"]
 
 #: One output per feature record: the intent (zero unless ``fire``), score and flag.
 DECISION_DTYPE = np.dtype([
@@ -58,6 +53,9 @@ Q_MIN = -2**(Q_BITS - 1)
 _I32_MAX = 2**31 - 1
 _I32_MIN = -2**31
 _U32_MASK = 2**32 - 1
+_WORD_MASK = 2**WORD_BITS - 1
+_WORD_HALF = 2**(WORD_BITS - 1)
+_WORD_SPAN = 2**WORD_BITS
 _BAD = FeatureValid.BAD_SYMBOL
 _BUY = Side.BUY
 _SELL = Side.SELL
@@ -65,19 +63,18 @@ _FLAT, _LONG, _SHORT = FLAT, LONG, SHORT
 
 
 @njit(cache=True, inline="always")
-def quantise(a: int, b: int, shift: int) -> tuple[int, bool]:
-    """Return ``(clamp((a - b) >> shift, Q_MIN, Q_MAX), clamped)`` exactly (module doc).
+def wrap_word(v: int) -> int:
+    """Return the int64 ``v`` as the unit reads it: its low ``WORD_BITS`` bits, signed
+    (``v`` modulo ``2**WORD_BITS`` in ``[-2**(WORD_BITS-1), 2**(WORD_BITS-1))``)."""
+    w = np.int64(v) & _WORD_MASK
+    return w - _WORD_SPAN if w >= _WORD_HALF else w
 
-    ``a``, ``b`` int64, ``0 <= shift <= 63``.
-    """
-    if shift == 0:
-        if b < 0 and a > Q_MAX + b:
-            return np.int64(Q_MAX), True
-        if b > 0 and a < Q_MIN + b:
-            return np.int64(Q_MIN), True
-        d = a - b
-    else:
-        d = ((a >> 1) - (b >> 1) + (((a & 1) - (b & 1)) >> 1)) >> (shift - 1)
+
+@njit(cache=True, inline="always")
+def quantise(x: int, shift: int) -> tuple[int, bool]:
+    """Return ``(clamp(x >> shift, Q_MIN, Q_MAX), clamped)``: ``x`` int64 (an input
+    ``x_k``, ``|x| < 2**51``), ``0 <= shift <= 63``; ``>>`` is the floor."""
+    d = x >> shift
     if d > Q_MAX:
         return np.int64(Q_MAX), True
     if d < Q_MIN:
@@ -90,8 +87,7 @@ def _run(feats, out, cfg, weights, shifts, states, counter):  # pragma: no cover
     """Decide one batch; ``states`` (per symbol) and ``counter[0]`` (next id) persist."""
     enable, warmup, bias, enter, exit_, qty, strategy = cfg
     n_symbols = states.shape[0]
-    a = np.zeros(N_INPUTS, np.int64)
-    b = np.zeros(N_INPUTS, np.int64)
+    x = np.zeros(N_INPUTS, np.int64)
     for i in range(feats.shape[0]):
         r = feats[i]
         o = out[i]
@@ -102,23 +98,18 @@ def _run(feats, out, cfg, weights, shifts, states, counter):  # pragma: no cover
         p16 = price << 16
         lo = np.int64(r.min)
         hi = np.int64(r.max)
-        a[0] = p16
-        b[0] = r.ema_fast
-        a[1] = p16
-        b[1] = r.ema_slow
-        a[2] = r.macd
-        a[3] = r.macd_hist
-        a[4] = r.mom
-        a[5] = r.avg_gain
-        b[5] = r.avg_loss
-        a[6] = 2 * price - hi
-        b[6] = lo
-        a[7] = hi
-        b[7] = lo
+        x[0] = p16 - wrap_word(r.ema_fast)
+        x[1] = p16 - wrap_word(r.ema_slow)
+        x[2] = wrap_word(r.macd)
+        x[3] = wrap_word(r.macd_hist)
+        x[4] = wrap_word(r.mom)
+        x[5] = wrap_word(r.avg_gain) - wrap_word(r.avg_loss)
+        x[6] = 2 * price - hi - lo
+        x[7] = hi - lo
         score = bias
         sat = False
         for k in range(N_INPUTS):
-            q, clamped = quantise(a[k], b[k], shifts[k])
+            q, clamped = quantise(x[k], shifts[k])
             score += weights[k] * q
             sat |= clamped
         count = np.int64(r.count)

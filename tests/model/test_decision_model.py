@@ -13,10 +13,12 @@ from tickgate.gateware.decision import (
     FLAT,
     LONG,
     SHORT,
+    WORD_BITS,
     DecisionConfig,
     decision_config_to_int,
 )
-from tickgate.gateware.decision_model import DECISION_DTYPE, DecisionModel, quantise
+from tickgate.gateware.decision_model import DECISION_DTYPE, DecisionModel, quantise, wrap_word
+from tickgate.gateware.engine import SMOOTH_BITS
 from tickgate.gateware.model import EngineModel
 from tickgate.gateware.params import EngineConfig, EngineParams
 from tickgate.gateware.records import FEATURE_DTYPE, TICK_DTYPE, FeatureValid, Side
@@ -156,8 +158,8 @@ def test_no_intent_fields_are_zero():
 # --- saturation and clamping ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("macd", "q", "saturated"), [
-    (2**17 - 1, 2**17 - 1, 0), (2**17, 2**17 - 1, 1), (2**63 - 1, 2**17 - 1, 1),
-    (-2**17, -2**17, 0), (-2**17 - 1, -2**17, 1), (-2**63, -2**17, 1),
+    (2**17 - 1, 2**17 - 1, 0), (2**17, 2**17 - 1, 1), (2**50 - 1, 2**17 - 1, 1),
+    (-2**17, -2**17, 0), (-2**17 - 1, -2**17, 1), (-2**50, -2**17, 1),
 ])
 def test_input_clamps_to_18_bits_and_flags_saturation(macd, q, saturated):
     config = scoring(weights=(0, 0, 1, 0, 0, 0, 0, 0))
@@ -173,16 +175,60 @@ def test_shift_is_a_floor_and_clamps_after_shifting():
     assert out["saturated"].tolist() == [0, 0, 1, 0, 1]
 
 
-def test_65_bit_difference_is_exact():
-    """(price << 16) - ema_fast beyond int64, then shifted back into range."""
-    config = scoring(weights=(1, 0, 0, 0, 0, 0, 0, 0), shifts=(63, 0, 0, 0, 0, 0, 0, 0))
+def test_widest_difference_is_exact():
+    """(price << 16) - ema_fast at both ends of the input domain: 52 bits, shifted back."""
+    config = scoring(weights=(1, 0, 0, 0, 0, 0, 0, 0), shifts=(35, 0, 0, 0, 0, 0, 0, 0))
     rows = [{"price": p, "max": p, "min": p, "ema_slow": p << 16, "ema_fast": ema}
-            for p, ema in ((2**31 - 1, -2**63), (-2**31, 2**63 - 1))]
+            for p, ema in ((2**31 - 1, -2**50), (-2**31, 2**50 - 1))]
     out = decide(config, *rows)
-    assert out["score"].tolist() == [(((2**31 - 1) << 16) + 2**63) >> 63,
-                                     ((-2**31 << 16) - 2**63 + 1) >> 63]
-    assert out["score"].tolist() == [1, -2]
+    assert out["score"].tolist() == [(((2**31 - 1) << 16) + 2**50) >> 35,
+                                     ((-2**31 << 16) - 2**50 + 1) >> 35]
+    assert out["score"].tolist() == [2**15 + 2**12 - 1, -2**15 - 2**12]
     assert out["saturated"].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(("word", "read"), [
+    (2**50 - 1, 2**50 - 1), (2**50, -2**50), (-2**50, -2**50), (-2**50 - 1, 2**50 - 1),
+    (2**51 + 5, 5), (2**63 - 1, -1), (-2**63, 0), (-1, -1),
+])
+def test_feature_words_are_read_modulo_2_to_the_51(word, read):
+    assert WORD_BITS == 51
+    assert wrap_word(np.int64(word)) == read
+    config = scoring(weights=(0, 0, 1, 0, 0, 0, 0, 0), shifts=(16, 16, 0, 0, 0, 0, 0, 0))
+    out = decide(config, {"macd": word})
+    assert out[0]["score"] == min(max(read, -2**17), 2**17 - 1)
+
+
+def test_engine_words_fit_the_units_word_width():
+    """The wrap never changes a record of the card's engine: its smoothing state is
+    SMOOTH_BITS wide (macd_hist one more), and on the wildest walks (prices jumping between
+    the int32 ends, every tick or in runs; fast and slow factors) every word stays within
+    WORD_BITS signed bits, while macd and macd_hist do reach past 2**47."""
+    assert SMOOTH_BITS + 1 <= WORD_BITS
+    rng = np.random.default_rng(3)
+    walks = []
+    for run in (1, 3, 50, 300):
+        ticks = np.zeros(6000, TICK_DTYPE)
+        ticks["symbol"] = np.arange(6000) % 2
+        ticks["price"] = np.where((np.arange(6000) // 2 // run) % 2 == 0, 2**31 - 1, -2**31)
+        walks.append(ticks)
+    ticks = np.zeros(4000, TICK_DTYPE)
+    ticks["symbol"] = rng.integers(0, 4, 4000)
+    ticks["price"] = rng.integers(-2**31, 2**31, 4000)
+    walks.append(ticks)
+    reach = 0
+    for config in (EngineConfig.from_periods(ema_fast=2, ema_slow=3, macd_signal=2, rsi=2,
+                                             roc=1),
+                   EngineConfig.from_periods(ema_fast=2, ema_slow=500, macd_signal=200,
+                                             rsi=300, roc=1)):
+        for ticks in walks:
+            features = EngineModel(PARAMS, config).process(ticks)
+            for name in _WIDE:
+                words = features[name]
+                assert words.min() >= -2**(WORD_BITS - 1)
+                assert words.max() < 2**(WORD_BITS - 1)
+            reach = max(reach, int(np.abs(features["macd_hist"]).max()))
+    assert reach > 2**47
 
 
 def test_score_is_clamped_to_int32_at_both_ends():
@@ -276,8 +322,9 @@ def spec_decide(features: np.ndarray, config: DecisionConfig, n_symbols: int,
             out.append((0,) * 9)
             continue
         price = r["price"]
-        x = [(price << 16) - r["ema_fast"], (price << 16) - r["ema_slow"], r["macd"],
-             r["macd_hist"], r["mom"], r["avg_gain"] - r["avg_loss"],
+        w = {n: (r[n] + 2**50) % 2**51 - 2**50 for n in _WIDE}      # low 51 bits, signed
+        x = [(price << 16) - w["ema_fast"], (price << 16) - w["ema_slow"], w["macd"],
+             w["macd_hist"], w["mom"], w["avg_gain"] - w["avg_loss"],
              2 * price - r["max"] - r["min"], r["max"] - r["min"]]
         shifted = [xk >> sk for xk, sk in zip(x, config.shifts, strict=True)]
         q = [min(max(v, -2**17), 2**17 - 1) for v in shifted]
@@ -311,8 +358,9 @@ def spec_decide(features: np.ndarray, config: DecisionConfig, n_symbols: int,
 
 def _int64s():
     return st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(-2**40, 2**40),
-                     st.integers(-2**20, 2**20),
-                     st.sampled_from([-2**63, 2**63 - 1, 0, -1, 2**47, -2**47]))
+                     st.integers(-2**20, 2**20), st.integers(-2**51, 2**51),
+                     st.sampled_from([-2**63, 2**63 - 1, 0, -1, 2**47, -2**47, 2**50 - 1,
+                                      -2**50, 2**50, -2**50 - 1]))
 
 
 def _int32s():
@@ -361,11 +409,12 @@ def test_model_equals_the_spec_on_random_records(rows, config, split):
 
 
 @settings(max_examples=500, deadline=None)
-@given(a=_int64s(), b=_int64s(), shift=st.integers(0, 63))
-def test_quantise_is_the_exact_clamped_floor(a, b, shift):
-    d = (a - b) >> shift
+@given(x=st.one_of(st.integers(-2**51, 2**51), st.integers(-2**20, 2**20)),
+       shift=st.integers(0, 63))
+def test_quantise_is_the_clamped_floor(x, shift):
+    d = x >> shift
     q = min(max(d, -2**17), 2**17 - 1)
-    assert quantise(np.int64(a), np.int64(b), np.int64(shift)) == (q, q != d)
+    assert quantise(np.int64(x), np.int64(shift)) == (q, q != d)
 
 
 def test_model_equals_the_spec_on_a_long_random_walk():
