@@ -5,6 +5,7 @@ One module per job:
 - ``connectors``: where to connect and how to log in (legacy ``authorize``, new OTP URL);
 - ``transport``: one picows WebSocket connection (why picows: measured there);
 - ``client``: ``DerivClient``, req_id matching, pending futures, sessions and reconnects;
+- ``wire``: the typed decoder (msgspec) of tick frames, the client's fast path;
 - ``subscriptions``: live streams, their replay after a reconnect and old→new id mapping;
 - ``ratelimit``: per-call-group limits from ``website_status``, back-off after ``RateLimit``;
 - ``backoff``: the reconnect schedule; ``keepalive``: periodic pings;

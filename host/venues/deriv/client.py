@@ -12,7 +12,11 @@ returns the reply dict carrying it, or raises: ``ApiError`` (subclasses ``AuthEr
 ``RateLimitError``) for Deriv's error envelope, ``ConnectionLost`` when the connection drops
 before the reply (every pending request fails at once: none is left hanging),
 ``RequestTimeout``. Frames that are not JSON objects are logged, counted
-(``stats["malformed"]``) and skipped: the connection survives.
+(``stats["malformed"]``) and skipped: the connection survives. Frames are decoded with orjson
+into dicts, except the ticks of a stream whose consumer listens with ``ticks=``
+(``Subscription.listen``, as ``TickFeed(inline=True)`` does): those are decoded by a typed
+msgspec decoder (``wire``) and handed over as values, with no dict built; any frame that
+decoder refuses takes the general way, so the outcome is the same.
 
 Session (each connection): ``connector.endpoint()`` → WebSocket → ``website_status`` (its
 ``api_call_limits`` configure the rate limiter; the published defaults otherwise) →
@@ -61,6 +65,7 @@ from tickgate.host.venues.deriv.ratelimit import RateLimiter, limits_from_websit
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.subscriptions import Message, Registry, Subscription
 from tickgate.host.venues.deriv.transport import Transport, open_transport
+from tickgate.host.venues.deriv.wire import tick_values
 
 log = get_logger(__name__)
 
@@ -125,6 +130,9 @@ class DerivClient:
         self._up = asyncio.Event()
         self._failed: DerivError | None = None
         self._closing = False
+        #: Whether frames are tried with the typed tick decoder first: set once a tick
+        #: stream with a typed listener (``Subscription.listen(..., ticks=)``) is seen.
+        self._typed_ticks = False
 
     # -- lifecycle -------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -193,6 +201,48 @@ class DerivClient:
                 continue
             self.limiter.succeeded(call)
             return reply
+
+    def send_nowait(self, request: Message) -> asyncio.Future[Message]:
+        """Send one call at once, awaiting nothing; return the future of its reply.
+
+        For a hot path that must know the bytes left before it returns (the daemon's order
+        path journals the request first, then calls this in the tick's own callback). The
+        call is counted by the rate limiter and written before this returns, or nothing is
+        written and it raises: ``ConnectionLost`` with no session up, ``RateLimitError``
+        (code ``ClientRateLimit``) when the limiter would make it wait. Check
+        ``is_connected`` and ``limiter.wait_time(call)`` first. The future gets the reply or
+        the exception :meth:`request` would raise (``ApiError``, ``ConnectionLost``); there
+        is no timeout here: cancel the future to give up on the reply (its ``req_id`` is
+        then forgotten). Not retried: a ``RateLimit`` reply penalises the group, as for
+        :meth:`request`.
+        """
+        call = schema_check.call_of(request)
+        transport = self._transport
+        if (self._failed is not None or not self._up.is_set() or transport is None
+                or not transport.is_open):
+            raise ConnectionLost(f"not connected: {call} not sent", call=call)
+        if not self.limiter.try_acquire(call):
+            raise RateLimitError("ClientRateLimit", f"{call} would wait for the rate limiter; "
+                                 "not sent", msg_type=call)
+        req_id = next(self._req_ids)
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = _Pending(future, call)
+        try:
+            self._send(transport, {**request, "req_id": req_id})
+        except BaseException:
+            self._pending.pop(req_id, None)
+            raise
+        future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
+        return future
+
+    def _sent_done(self, future: asyncio.Future[Message], req_id: int, call: str) -> None:
+        self._pending.pop(req_id, None)
+        if future.cancelled():
+            return
+        if isinstance(future.exception(), RateLimitError):
+            self.limiter.penalise(call)
+        elif future.exception() is None:
+            self.limiter.succeeded(call)
 
     async def subscribe(self, request: Message, *, timeout: float | None = None) -> Subscription:
         """Open a stream (adds ``subscribe: 1``); returns after the first reply.
@@ -279,6 +329,17 @@ class DerivClient:
     def _on_message(self, data: bytes) -> None:
         self.frame_time = perf_counter()
         self.stats["frames"] += 1
+        if self._typed_ticks:
+            # The fast path: a tick of a bound stream whose consumer takes raw tick values,
+            # not a reply anyone waits for; the same outcome as the general path below.
+            frame = tick_values(data)
+            if frame is not None:
+                sub = self.registry.by_id.get(frame.subscription.id)  # type: ignore[union-attr]
+                if sub is not None and sub.tick_listener is not None and (
+                        frame.req_id is None or frame.req_id not in self._pending):
+                    t: Any = frame.tick
+                    sub.tick_listener(t.symbol, t.epoch, t.quote, t.bid, t.ask, t.pip_size)
+                    return
         try:
             msg = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -289,6 +350,8 @@ class DerivClient:
             return
         req_id = msg.get("req_id")
         sub = self.registry.route(msg, req_id) if "subscription" in msg else None
+        if sub is not None and sub.tick_listener is not None:
+            self._typed_ticks = True
         pending = self._pending.pop(req_id, None) if req_id is not None else None
         if pending is not None:
             if not pending.future.done():

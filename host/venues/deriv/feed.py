@@ -39,7 +39,7 @@ from tickgate.host.venues.deriv.errors import DerivError
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.ring import TickRing
 from tickgate.host.venues.deriv.subscriptions import Subscription
-from tickgate.host.venues.deriv.tickcheck import TickCheck, normalise
+from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, normalise
 
 log = get_logger(__name__)
 GAP_FACTOR = 1.5
@@ -92,7 +92,7 @@ class TickFeed:
         self.client.on_session.append(self._on_session)
         self.subscription = await self.client.subscribe({"ticks": self.symbols})
         if self.inline:
-            self.subscription.listen(self.ingest)
+            self.subscription.listen(self.ingest, ticks=self.ingest_tick)
         self._consumer = asyncio.get_running_loop().create_task(self._consume(),
                                                                 name="deriv-tick-feed")
 
@@ -131,27 +131,42 @@ class TickFeed:
         if tick.__class__ is not dict or msg.get("msg_type") != "tick" or "error" in msg:
             self.stats["not_tick"] += 1
             return
-        symbol = tick.get("symbol")
+        self.ingest_tick(tick.get("symbol"), tick.get("epoch"), tick.get("quote"),  # type: ignore
+                         tick.get("bid"), tick.get("ask"), tick.get("pip_size"))  # type: ignore
+
+    def ingest_tick(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
+                    pip_size: Any) -> None:
+        """Handle one tick given by its ``tick`` object's values as they came (None: absent);
+        what ``ingest`` does with the whole message, and the client's typed fast path."""
         ring = self.rings.get(symbol) if symbol.__class__ is str else None
         if ring is None:
             self.stats["unknown_symbol"] += 1
             return
-        pip = tick.get("pip_size")
-        if pip.__class__ is not int:
-            pip = int(pip) if isinstance(pip, int | float) and math.isfinite(pip) else None
-        epoch = tick.get("epoch")
-        row = (epoch, normalise(tick.get("quote"), pip), normalise(tick.get("bid"), pip),
-               normalise(tick.get("ask"), pip))
+        if pip_size.__class__ is not int:
+            pip_size = int(pip_size) if isinstance(pip_size, int | float) and \
+                math.isfinite(pip_size) else None
+        scale = SCALES.get(pip_size)
+        if (scale is not None and quote.__class__ is float and bid.__class__ is float
+                and ask.__class__ is float and quote - quote == 0.0 and bid - bid == 0.0
+                and ask - ask == 0.0):          # normalise()'s common case, inline
+            quote = round(quote * scale) / scale
+            bid = round(bid * scale) / scale
+            ask = round(ask * scale) / scale
+        else:
+            quote = normalise(quote, pip_size)
+            bid = normalise(bid, pip_size)
+            ask = normalise(ask, pip_size)
         if self._held:
             held = self._held.get(symbol)
             if held is not None:                # a backfill is running: keep the order
-                held.append(row)                # type: ignore[arg-type]
+                held.append((epoch, quote, bid, ask))
                 return
-        last = self.check.last_epoch.get(symbol)
+        check = self.check
+        last = check.last_epoch.get(symbol)
         if (self.backfill and last is not None and epoch.__class__ is int
                 and epoch > last + 1 and self._is_gap(symbol, epoch - last)):
             self.gaps[symbol] += 1
-            self._held[symbol] = [row]          # type: ignore[list-item]
+            self._held[symbol] = [(epoch, quote, bid, ask)]
             task = asyncio.get_running_loop().create_task(
                 self._backfill(symbol, last, epoch), name=f"deriv-backfill-{symbol}")
             self._tasks.add(task)
@@ -159,7 +174,13 @@ class TickFeed:
             return
         if self._resync:
             self._resync.discard(symbol)
-        self._accept(symbol, row, self.now())
+        clock = self._clock
+        now = clock() if clock is not None else time.time() + self._offset
+        if check.check(symbol, epoch, quote, now) is not None:
+            return
+        ring.append(epoch, quote, bid, ask)
+        for hook in self.on_tick:
+            hook(symbol, epoch, quote)
 
     def _is_gap(self, symbol: str, seconds: int) -> bool:
         if symbol in self._resync:

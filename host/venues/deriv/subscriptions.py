@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 Message = dict[str, Any]
+#: ``fn(symbol, epoch, quote, bid, ask, pip_size)``: one tick's raw values (see ``listen``).
+TickListener = Callable[[Any, Any, Any, Any, Any, Any], None]
 _END = object()
 
 
@@ -60,12 +62,22 @@ class Subscription:
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._old: dict[Any, str] = {}
         self._listener: Callable[[Message], None] | None = None
+        #: The client's fast path for ``tick`` frames (see ``listen``); None when closed.
+        self.tick_listener: TickListener | None = None
 
-    def listen(self, fn: Callable[[Message], None]) -> None:
+    def listen(self, fn: Callable[[Message], None], *,
+               ticks: TickListener | None = None) -> None:
         """Hand every message to ``fn`` at once, in the transport callback, instead of the
         queue (no task switch: the hot path of a tick feed). Messages already queued go to
-        ``fn`` now; the iterator then only reports the stream's end (or its error)."""
+        ``fn`` now; the iterator then only reports the stream's end (or its error).
+
+        With ``ticks``, a well-formed ``tick`` frame of this stream is not built into a dict
+        at all: the client decodes it with a typed decoder (``wire``) and calls
+        ``ticks(symbol, epoch, quote, bid, ask, pip_size)`` with the ``tick`` object's raw
+        values (None when absent), which must do what ``fn`` does with the whole message.
+        Any other message, and any frame the typed decoder refuses, still goes to ``fn``."""
         self._listener = fn
+        self.tick_listener = ticks if not self.done else None
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if item is _END or isinstance(item, BaseException):
@@ -113,6 +125,7 @@ class Subscription:
         """No more messages; the iterator raises ``exc`` (if given) after the queued ones."""
         if not self.done:
             self.done = True
+            self.tick_listener = None
             self._queue.put_nowait(exc if exc is not None else _END)
 
     async def forget(self) -> None:
