@@ -244,6 +244,48 @@ class DerivClient:
         elif future.exception() is None:
             self.limiter.succeeded(call)
 
+    def send_nowait(self, request: Message) -> asyncio.Future[Message]:
+        """Send one call at once, awaiting nothing; return the future of its reply.
+
+        For a hot path that must know the bytes left before it returns (the daemon's order
+        path journals the request first, then calls this in the tick's own callback). The
+        call is counted by the rate limiter and written before this returns, or nothing is
+        written and it raises: ``ConnectionLost`` with no session up, ``RateLimitError``
+        (code ``ClientRateLimit``) when the limiter would make it wait. Check
+        ``is_connected`` and ``limiter.wait_time(call)`` first. The future gets the reply or
+        the exception :meth:`request` would raise (``ApiError``, ``ConnectionLost``); there
+        is no timeout here: cancel the future to give up on the reply (its ``req_id`` is
+        then forgotten). Not retried: a ``RateLimit`` reply penalises the group, as for
+        :meth:`request`.
+        """
+        call = schema_check.call_of(request)
+        transport = self._transport
+        if (self._failed is not None or not self._up.is_set() or transport is None
+                or not transport.is_open):
+            raise ConnectionLost(f"not connected: {call} not sent", call=call)
+        if not self.limiter.try_acquire(call):
+            raise RateLimitError("ClientRateLimit", f"{call} would wait for the rate limiter; "
+                                 "not sent", msg_type=call)
+        req_id = next(self._req_ids)
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = _Pending(future, call)
+        try:
+            self._send(transport, {**request, "req_id": req_id})
+        except BaseException:
+            self._pending.pop(req_id, None)
+            raise
+        future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
+        return future
+
+    def _sent_done(self, future: asyncio.Future[Message], req_id: int, call: str) -> None:
+        self._pending.pop(req_id, None)
+        if future.cancelled():
+            return
+        if isinstance(future.exception(), RateLimitError):
+            self.limiter.penalise(call)
+        elif future.exception() is None:
+            self.limiter.succeeded(call)
+
     async def subscribe(self, request: Message, *, timeout: float | None = None) -> Subscription:
         """Open a stream (adds ``subscribe: 1``); returns after the first reply.
 

@@ -115,6 +115,16 @@ class RateLimiter:
         for sent in self._logs[group_of(call)]:
             sent.append(now)
 
+    def try_acquire(self, call: str) -> bool:
+        """Count ``call`` as sent now if it fits its group's limits at once; whether it did
+        (never waits: the synchronous order path's check)."""
+        if self.wait_time(call) > 0:
+            return False
+        now = self._clock()
+        for sent in self._logs[group_of(call)]:
+            sent.append(now)
+        return True
+
     def penalise(self, call: str) -> float:
         """A ``RateLimit`` reply for ``call``: hold its group; the hold in seconds."""
         group = group_of(call)
