@@ -14,6 +14,12 @@ every commit without syncing it: a committed event survives the daemon's crash (
 an exception) but an OS crash or power loss may lose the last commits; a commit costs
 ~20 µs, so the daemon then writes the journal on its event loop.
 
+Checkpoints (copying the WAL into the database file) sync the files in either mode; SQLite
+runs one inside a commit every 1000 pages by default, which would put an ``fsync`` into
+some order's path. With ``autocheckpoint=False`` (the daemon) commits never checkpoint; the
+owner calls :meth:`Journal.checkpoint` off the hot path instead (the daemon does, in the
+journal's thread, every status period).
+
 The daemon's view of its orders and contracts (:class:`JournalState`) is a fold of the
 events, recomputed at start.
 
@@ -59,6 +65,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 __all__ = ["Journal", "JournalState", "Intent", "ContractRec", "UNRESOLVED", "SYNC_MODES",
            "lots_of"]
 
@@ -82,6 +90,19 @@ BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 """
+
+
+_INSERT = "INSERT INTO events(ts, kind, client_id, contract_id, data) VALUES "
+_ROW = "(?,?,?,?,?)"
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    """An event's ``data`` as JSON text, keys sorted (orjson; ``json`` for what orjson
+    refuses, e.g. integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(data, sort_keys=True)
 
 
 def lots_of(contract_type: str, buy_price: float, stake_per_lot: float) -> int:
@@ -229,7 +250,7 @@ class Journal:
     (the daemon gives it a worker thread of its own, so commits never block the loop)."""
 
     def __init__(self, path: str | Path, *, stake_per_lot: float = 10.0,
-                 sync: str = "full") -> None:
+                 sync: str = "full", autocheckpoint: bool = True) -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
         self.path = Path(path)
@@ -240,11 +261,25 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={sync.upper()}")
         self.db.executescript(_SCHEMA)
+        if not autocheckpoint:
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer: sqlite3.Connection | None = None
         self._ids = itertools.count(1)
         self._prefix = f"tg{int(time.time() * 1000):x}{os.getpid() % 4096:03x}"
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.db.close()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file (a passive checkpoint: writers are not
+        blocked), on a connection of its own, so it may run in another thread than the
+        writes."""
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self.path, isolation_level=None,
+                                                 check_same_thread=False)
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @property
     def journal_mode(self) -> str:
@@ -262,35 +297,29 @@ class Journal:
             data["client_id"] = client_id
         if contract_id is not None:
             data["contract_id"] = contract_id
-        cur = self.db.execute(
-            "INSERT INTO events(ts, kind, client_id, contract_id, data) VALUES (?,?,?,?,?)",
-            (time.time(), kind, client_id, contract_id, json.dumps(data, sort_keys=True)))
+        cur = self.db.execute(_INSERT + _ROW,
+                              (time.time(), kind, client_id, contract_id, _dumps(data)))
         return int(cur.lastrowid or 0)
 
     def append_many(self, events: list[tuple[str, str | None, int | None, dict[str, Any]]]
                     ) -> list[int]:
         """Append ``(kind, client_id, contract_id, data)`` events in one transaction (one
-        commit, one sync: all or none after a crash); return their ids."""
-        ids = []
+        statement, one commit, one sync: all or none after a crash); return their ids."""
+        if not events:
+            return []
         now = time.time()
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            for kind, client_id, contract_id, data in events:
+        values: list[Any] = []
+        for kind, client_id, contract_id, data in events:
+            if client_id is not None or contract_id is not None:
                 data = dict(data)
                 if client_id is not None:
                     data["client_id"] = client_id
                 if contract_id is not None:
                     data["contract_id"] = contract_id
-                cur = self.db.execute(
-                    "INSERT INTO events(ts, kind, client_id, contract_id, data) "
-                    "VALUES (?,?,?,?,?)",
-                    (now, kind, client_id, contract_id, json.dumps(data, sort_keys=True)))
-                ids.append(int(cur.lastrowid or 0))
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-        return ids
+            values += (now, kind, client_id, contract_id, _dumps(data))
+        rows = self.db.execute(_INSERT + ",".join([_ROW] * len(events)) + " RETURNING id",
+                               values).fetchall()
+        return sorted(int(r[0]) for r in rows)
 
     def events(self, kind: str | None = None) -> list[tuple[int, str, dict[str, Any]]]:
         """``(id, kind, data)`` of every event (of ``kind``), in order."""
