@@ -12,7 +12,11 @@ Inline batches: on the model board a call of one tick takes ~60 µs, about what 
 the thread and back costs on a loaded machine, so a batch of at most ``inline_max`` ticks
 runs on the event loop itself (:meth:`BoardRunner.process_inline`) when no call waits for
 the board thread, so the board still sees every call in the order it was made (a kill
-switch set before a batch applies to it). A lock serialises every board access.
+switch set before a batch applies to it). A lock serialises every board access. The
+daemon's hot path is one tick at a time, in the tick's own frame callback
+(:meth:`BoardRunner.process_one`: no batch object, one record packed at once); the other
+short calls (a position, the money registers, the kill switch) also run on the loop when
+the thread is idle, so that a fill does not send the next tick through the thread.
 
 Packing (:class:`TickPacker`): a quote (float, already rounded by the feed to the symbol's
 ``pip_size`` decimals from ``active_symbols``) becomes ``pips = round(quote * 10**pip)``;
@@ -133,10 +137,25 @@ class TickPacker:
         self.seq += n
         return ticks
 
+    def pack_one(self, board: Board, symbol: int, pips: int, epoch: int) -> np.ndarray:
+        """:meth:`pack` of a batch of one tick (the same record, fewer steps)."""
+        flags = 0
+        base = self.base.get(symbol)
+        if base is None or not _I32_MIN <= pips - base <= _I32_MAX:
+            base = pips
+            self.base[symbol] = base
+            board.set_symbol(symbol, base=base, pos_limit=self.pos_limit)
+            flags = TickFlag.RESET
+        seq = self.seq
+        self.seq = seq + 1
+        return np.array([(pips - base, seq % 2**32, epoch * 1000 % 2**32, symbol, flags, 0)],
+                        TICK_DTYPE)
+
 
 class BoardRunner:
-    """The board and its one thread. Every method that touches the board is ``async`` and
-    runs the work in that thread, in call order."""
+    """The board and its one thread. Every call reaches the board in call order: in the
+    thread, or on the event loop when the board allows it and the thread is idle
+    (:meth:`call`, :meth:`process_inline`, :meth:`process_one`)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -160,6 +179,16 @@ class BoardRunner:
     def _locked(self, fn: Callable[..., T], *args: Any) -> T:
         with self._lock:
             return fn(*args)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a short call ``fn(*args)`` on the event loop when inline calls are allowed and
+        the thread is idle (call order kept), else in the thread (:meth:`run`)."""
+        if self.inline_max and not self._queued and self._lock.acquire(blocking=False):
+            try:
+                return fn(*args)
+            finally:
+                self._lock.release()
+        return await self.run(fn, *args)
 
     async def open(self, *, equity_cents: int, positions: dict[int, int]) -> str:
         """Open the board, load every register, write positions and equity, clear the kill
@@ -220,6 +249,21 @@ class BoardRunner:
         finally:
             self._lock.release()
 
+    def process_one(self, symbol: int, pips: int, epoch: int) -> tuple[np.ndarray, float] | None:
+        """One tick through the board here, on the event loop (see :meth:`process_inline`);
+        its record (an array of one) and the call's time (µs), or None."""
+        if (not self.inline_max or self._queued
+                or not self._lock.acquire(blocking=False)):
+            return None
+        try:
+            board = self._require()
+            tick = self.packer.pack_one(board, symbol, pips, epoch)
+            t0 = time.perf_counter()
+            out = board.process_ticks(tick)
+            return out, (time.perf_counter() - t0) * 1e6
+        finally:
+            self._lock.release()
+
     async def submit_orders(self, orders: np.ndarray) -> np.ndarray:
         """Host orders (``ORDER_DTYPE``) through the risk gate; one verdict record each."""
         return await self.run(lambda: self._require().submit_orders(orders))
@@ -233,7 +277,7 @@ class BoardRunner:
 
     async def set_position(self, symbol: int, lots: int) -> None:
         """The confirmed position of ``symbol`` (lots, signed)."""
-        await self.run(lambda: self._require().set_position(symbol, lots))
+        await self.call(lambda: self._require().set_position(symbol, lots))
 
     async def write_money(self, pnl_cents: int, equity_cents: int) -> None:
         """The run's P&L and the equity, cents."""
@@ -241,15 +285,15 @@ class BoardRunner:
             board = self._require()
             board.write_pnl(max(_I32_MIN, min(_I32_MAX, pnl_cents)))
             board.write_equity(max(_I32_MIN, min(_I32_MAX, equity_cents)))
-        await self.run(write)
+        await self.call(write)
 
     async def kill(self) -> None:
         """Set the board's kill switch."""
-        await self.run(lambda: self._require().kill())
+        await self.call(lambda: self._require().kill())
 
     async def clear_kill(self) -> bool:
         """Clear it; whether it is clear."""
-        return await self.run(lambda: self._require().clear_kill())
+        return await self.call(lambda: self._require().clear_kill())
 
     async def close(self) -> None:
         """Close the board and stop the thread."""

@@ -21,10 +21,15 @@ step 6):
    the control socket (:mod:`.control`).
 
 Running: ticks are ingested in the client's transport callback (the feed's ``inline``
-mode), queued by the feed's hook (stamped with the frame's arrival) and sent to the board in
-batches (small ones on the event loop, see :mod:`.boardloop`); each record with ``ORDER`` is
-an intent: accepted ones go to the :class:`~.execution.Executor`, rejected ones are counted
-by reason. A host strategy (``[host_strategy]``, :mod:`.hoststrategy`) sees the same ticks;
+mode), stamped with the frame's arrival. The hot path is flat and synchronous, in the tick's
+own frame callback: when nothing waits for the board (no queued ticks, the board thread
+idle) the tick goes through the model board at once (:meth:`.BoardRunner.process_one`), and
+an accepted intent is journaled and its request written by :meth:`.Executor.submit` before
+the callback returns (no task, no await before the bytes leave; the reply is awaited by a
+task after). Otherwise the tick is queued and sent to the board in batches by the pump task
+(small ones on the event loop, see :mod:`.boardloop`). Each record with ``ORDER`` is an
+intent: accepted ones go to the :class:`~.execution.Executor`, rejected ones are counted by
+reason. A host strategy (``[host_strategy]``, :mod:`.hoststrategy`) sees the same ticks;
 its orders pass the board's risk gate after the batch of their tick
 (:class:`~.hostorders.HostOrderPath`) and accepted ones are executed like intents. Every
 change of a symbol's confirmed position is written to the board (``set_position``); every
@@ -42,11 +47,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -228,7 +234,8 @@ class Daemon:
             client = await self._connect()
             self.journal = Journal(self._journal_path(),
                                    stake_per_lot=self.config["execution"]["stake_per_lot"],
-                                   sync=self.config["daemon"]["journal_sync"])
+                                   sync=self.config["daemon"]["journal_sync"],
+                                   autocheckpoint=False)
             venue_time = int((await client.request({"time": 1}))["time"])
             await self.run_sync(self.journal.append, "session", loginid=self.stats.loginid,
                                 venue=self.config["venue"]["kind"], venue_time=venue_time)
@@ -259,7 +266,8 @@ class Daemon:
         log.info("%s", detail)
         self.executor = Executor(client, self.journal, self.jstate, self.config, self.stats,
                                  run_sync=self.run_sync, on_change=self._position_changed,
-                                 currency=self.stats.currency, crash=self.crash)
+                                 currency=self.stats.currency, crash=self.crash,
+                                 inline=self._journal_inline)
         if (self.state_dir / KILL_FILE).exists():
             await self._kill("the KILL file exists")
         self.stats.open_contracts = len(self.jstate.open_contracts())
@@ -281,6 +289,10 @@ class Daemon:
         self.control = ControlServer(self.state_dir, self._command)
         await self.control.start()
         self.stats.started = time.monotonic()
+        # What start-up built (modules, numba's code, the board) never becomes garbage: out
+        # of the collector's generations, a full collection no longer walks it (~60 ms).
+        gc.collect()
+        gc.freeze()
         log.info("trading %d symbols on %s (%s) through the %s board", len(self.symbols),
                  self.stats.loginid, self.config["venue"]["kind"], self.stats.board)
 
@@ -310,13 +322,21 @@ class Daemon:
         index = self.index[symbol]
         pips = round(quote * self._scale[symbol])
         arrived = self._frame_clock.frame_time     # the tick frame reached the transport
+        if self.strategy is not None:
+            for order in self.strategy.on_tick(index, epoch, pips):
+                self._host_pending.append((order, epoch, arrived))
+            if self._host_pending:
+                self._tick_ready.set()             # the pump sends them after the tick
+        if not p.symbol:                           # nothing queued before it: at once
+            done = self.board.process_one(index, pips, epoch)
+            if done is not None:
+                self._batches += 1
+                self._handle(done[0], (epoch,), (arrived,), done[1], self._batches)
+                return
         p.symbol.append(index)
         p.pips.append(pips)
         p.epoch.append(epoch)
         p.arrived.append(arrived)
-        if self.strategy is not None:
-            for order in self.strategy.on_tick(index, epoch, pips):
-                self._host_pending.append((order, epoch, arrived))
         self._tick_ready.set()
 
     async def _pump(self) -> None:
@@ -337,20 +357,28 @@ class Daemon:
                 done = board.process_inline(batch)
                 if done is None:
                     done = await board.process(batch)
-                self._handle(done[0], batch, done[1], number)
+                self._handle(done[0], batch.epoch, batch.arrived, done[1], number)
             if self._host_pending and self.host_path is not None:
                 orders, self._host_pending = self._host_pending, []
                 await self.host_path.send(orders)
 
-    def _handle(self, records: np.ndarray, batch: Batch, board_us: float, number: int) -> None:
+    def _handle(self, records: np.ndarray, epochs: Sequence[int], arrivals: Sequence[float],
+                board_us: float, number: int) -> None:
+        """Count a batch's records; hand its accepted intents to the executor."""
         stats = self.stats
         now = time.perf_counter()
-        stats.ticks += len(batch)
+        stats.ticks += len(arrivals)
         stats.latency["board_call"].append(board_us)
         lat = stats.latency["tick_to_verdict"]
-        for t in batch.arrived:
+        for t in arrivals:
             lat.append((now - t) * 1e6)
-        fired = np.nonzero(records["kind"] & OutputKind.ORDER)[0]
+        kinds = records["kind"]
+        if len(kinds) == 1:                        # the hot path's one tick
+            if not kinds[0] & OutputKind.ORDER:
+                return
+            fired: Any = (0,)
+        else:
+            fired = np.flatnonzero(kinds & OutputKind.ORDER)
         after_kill = self._kill_batch is not None and number > self._kill_batch
         for i in fired:
             rec = records[i]
@@ -368,7 +396,7 @@ class Daemon:
             assert self.executor is not None
             self.executor.submit(OrderIntent(
                 self.symbols[int(rec["symbol"])], int(rec["side"]), int(rec["qty"]),
-                batch.epoch[i], int(rec["order_id"]), batch.arrived[i]))
+                epochs[i], int(rec["order_id"]), arrivals[i]))
 
     # -- positions, money, venue streams ---------------------------------------------------
     async def _position_changed(self, symbol: str) -> None:
@@ -437,6 +465,9 @@ class Daemon:
             n += 1
             self.stats.equity = self._equity()
             money = (round(self.stats.pnl * 100), round(self.stats.equity * 100))
+            if self.journal is not None:      # off the order path (see .journal)
+                await asyncio.get_running_loop().run_in_executor(self._jpool,
+                                                                 self.journal.checkpoint)
             if money != self._last_money and self.board_open:
                 self._last_money = money
                 await self.board.write_money(*money)

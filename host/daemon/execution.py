@@ -20,6 +20,14 @@ unknown (the connection dropped after the request left, or no reply in time) is 
 ``unknown`` and blocks the symbol until a live reconciliation (:mod:`.reconcile`) has
 settled it.
 
+The synchronous path (``inline=True``: the daemon's ``journal_sync = "normal"`` with
+``order_mode = "direct"``): :meth:`Executor.submit` itself, called in the tick's own frame
+callback, journals the intent and its ``send`` (one commit on the event loop), counts the
+request with the client's rate limiter and writes the ``buy`` (or the first ``sell`` of a
+close) with :meth:`DerivClient.send_nowait`, with no task created and nothing awaited before
+the bytes leave; only then is a task started, to wait for the reply. An intent that cannot
+leave at once (no session, the rate limiter would wait) takes the task path as before.
+
 Concurrency: one order per symbol at a time (an intent for a busy or blocked symbol is
 *dropped*, counted, never queued behind: by the time the venue is free the signal is old),
 at most ``max_queue`` in flight overall. Each finished action calls ``on_change(symbol)``
@@ -41,7 +49,12 @@ from tickgate.host.daemon.crash import CrashHook
 from tickgate.host.daemon.journal import ContractRec, Journal, JournalState
 from tickgate.host.daemon.status import Stats
 from tickgate.host.venues.deriv.client import DerivClient
-from tickgate.host.venues.deriv.errors import ApiError, ConnectionLost, DerivError
+from tickgate.host.venues.deriv.errors import (
+    ApiError,
+    ConnectionLost,
+    DerivError,
+    RequestTimeout,
+)
 from tickgate.host.venues.deriv.redact import get_logger
 
 __all__ = ["OrderIntent", "Executor"]
@@ -61,6 +74,17 @@ class OrderIntent:
     arrived: float       # perf_counter when its tick reached the host
 
 
+@dataclass
+class _Sent:
+    """A money-moving request the synchronous path wrote: its reply is awaited later."""
+
+    client_id: str
+    call: str                          # buy | sell
+    future: asyncio.Future[Any]
+    sent: float                        # perf_counter once written
+    contract: ContractRec | None       # sell: the contract sold
+
+
 class Executor:
     """Turns intents into journaled venue orders (see the module docstring)."""
 
@@ -68,7 +92,8 @@ class Executor:
                  config: Config, stats: Stats, *,
                  run_sync: Callable[..., Awaitable[Any]],
                  on_change: Callable[[str], Awaitable[None]],
-                 currency: str = "USD", crash: CrashHook | None = None) -> None:
+                 currency: str = "USD", crash: CrashHook | None = None,
+                 inline: bool = False) -> None:
         self.client = client
         self.journal = journal
         self.state = state
@@ -88,6 +113,11 @@ class Executor:
         self._sending: set[asyncio.Task[Any]] = set()   # past their ``send`` event
         self._current: dict[asyncio.Task[Any], str] = {}  # task -> client id in progress
         self._sold_early: dict[int, float | None] = {}
+        #: Journal and send in :meth:`submit` itself (see the module docstring); only with a
+        #: journal whose commit is cheap enough for the event loop, and direct buys.
+        self.inline = inline and self.ex["order_mode"] == "direct"
+        self._limit_order = {k: self.ex[k] for k in ("take_profit", "stop_loss")
+                             if self.ex[k] > 0}
 
     # -- intake ----------------------------------------------------------------------------
     def submit(self, intent: OrderIntent) -> bool:
@@ -101,11 +131,104 @@ class Executor:
             self.stats.dropped += 1
             return False
         self.busy.add(intent.symbol)
-        task = asyncio.get_running_loop().create_task(self._run(intent),
+        first = self._send_now(intent) if self.inline else None
+        task = asyncio.get_running_loop().create_task(self._run(intent, first),
                                                       name=f"order-{intent.symbol}")
         self._tasks.add(task)
+        if first is not None:
+            self._sending.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _send_now(self, intent: OrderIntent) -> _Sent | None:
+        """The synchronous path: journal and write the intent's first money-moving request
+        now; None if it cannot leave at once (the task path then takes the intent)."""
+        symbol = intent.symbol
+        pos = self.state.position(symbol)
+        rec: ContractRec | None = None
+        if (intent.side == Side.BUY and pos < 0) or (intent.side == Side.SELL and pos > 0):
+            rec = next(iter(self._closable(symbol, pos)), None)
+            if rec is None:
+                return None
+            call = "sell"
+            request: dict[str, Any] = {"sell": rec.contract_id, "price": 0}
+            data: dict[str, Any] = {
+                "action": "close", "symbol": rec.symbol, "side": intent.side,
+                "lots": abs(rec.lots), "contract_type": rec.contract_type,
+                "stake": rec.buy_price, "contract_id": rec.contract_id,
+                "venue_epoch": intent.venue_epoch, "order_id": intent.order_id}
+        else:
+            call = "buy"
+            request, data = self._buy_request(intent, intent.lots)
+        client = self.client
+        if not client.is_connected or client.limiter.wait_time(call) > 0:
+            return None
+        cid = self.journal.new_client_id()
+        if rec is None:
+            request["passthrough"] = {"client_id": cid}
+        self._journal_sent(cid, call, data)
+        if rec is None:
+            self.crash("before_send")
+        self.stats.orders += 1
+        t0 = time.perf_counter()
+        self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
+        try:
+            future = client.send_nowait(request)
+        except DerivError as err:          # not sent: the task journals why
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(ConnectionLost(f"not sent: {err}", call=call))
+        return _Sent(cid, call, future, t0, rec)
+
+    def _buy_request(self, intent: OrderIntent, lots: int
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A direct ``buy`` of a multiplier for ``lots`` lots and its ``intent`` event's
+        data (the client id is added by the caller)."""
+        ex = self.ex
+        kind = "MULTUP" if intent.side == Side.BUY else "MULTDOWN"
+        stake = round(lots * ex["stake_per_lot"], 2)
+        params: dict[str, Any] = {"amount": stake, "basis": "stake", "contract_type": kind,
+                                  "currency": self.currency, "symbol": intent.symbol,
+                                  "multiplier": ex["multiplier"]}
+        if self._limit_order:
+            params["limit_order"] = dict(self._limit_order)
+        data = {"action": "open", "symbol": intent.symbol, "side": intent.side, "lots": lots,
+                "contract_type": kind, "stake": stake, "multiplier": ex["multiplier"],
+                "take_profit": ex["take_profit"], "stop_loss": ex["stop_loss"],
+                "venue_epoch": intent.venue_epoch, "order_id": intent.order_id}
+        return {"buy": "1", "price": stake, "parameters": params}, data
+
+    def _closable(self, symbol: str, pos: int) -> list[ContractRec]:
+        """Open contracts of ``symbol`` on the side of ``pos`` (what a close sells), oldest
+        first."""
+        return [rec for rec in self.state.open_contracts(symbol)
+                if rec.lots and (rec.lots > 0) == (pos > 0)]
+
+    def _journal_sent(self, client_id: str, call: str, intent: dict[str, Any]) -> None:
+        """:meth:`_log_sent` on this thread (the synchronous path)."""
+        seqs = self.journal.append_many([("intent", client_id, None, intent),
+                                         ("send", client_id, None, {"call": call})])
+        self._apply_sent(seqs, client_id, call, intent)
+
+    def _apply_sent(self, seqs: list[int], client_id: str, call: str,
+                    intent: dict[str, Any]) -> None:
+        spl = self.ex["stake_per_lot"]
+        self.state.apply(seqs[0], "intent", client_id, None, {**intent, "client_id": client_id},
+                         spl)
+        self.state.apply(seqs[1], "send", client_id, None, {"call": call, "client_id": client_id},
+                         spl)
+
+    async def _reply(self, sent: _Sent, symbol: str) -> dict[str, Any] | None:
+        """The reply to a request of the synchronous path; None (journaled) if it failed."""
+        timeout = self.ex["order_timeout_s"]
+        try:
+            async with asyncio.timeout(timeout):
+                return await sent.future
+        except TimeoutError:
+            error: DerivError = RequestTimeout(f"{sent.call}: no reply within {timeout:.1f} s")
+        except DerivError as err:
+            error = err
+        await self._failed(sent.client_id, sent.call, symbol, error)
+        return None
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for every order in flight (at most ``timeout`` seconds)."""
@@ -139,10 +262,7 @@ class Executor:
         returns); the request may leave right after."""
         seqs = await self.run_sync(self.journal.append_many, [
             ("intent", client_id, None, intent), ("send", client_id, None, {"call": call})])
-        self.state.apply(seqs[0], "intent", client_id, None, {**intent, "client_id": client_id},
-                         self.ex["stake_per_lot"])
-        self.state.apply(seqs[1], "send", client_id, None,
-                         {"call": call, "client_id": client_id}, self.ex["stake_per_lot"])
+        self._apply_sent(seqs, client_id, call, intent)
 
     async def _log(self, kind: str, client_id: str | None, contract_id: int | None = None,
                    **data: Any) -> None:
@@ -156,21 +276,35 @@ class Executor:
         self.state.apply(seq, kind, client_id, contract_id, data, self.ex["stake_per_lot"])
 
     # -- one intent ------------------------------------------------------------------------
-    async def _run(self, intent: OrderIntent) -> None:
+    async def _run(self, intent: OrderIntent, first: _Sent | None = None) -> None:
+        """Execute ``intent``; ``first``: its first request, already sent by the synchronous
+        path (a ``buy``: the whole open; a ``sell``: the first contract of the close)."""
         try:
+            if first is not None and first.call == "buy":
+                reply = await self._reply(first, intent.symbol)
+                if reply is not None:
+                    await self._bought(first.client_id, reply, first.sent)
+                return
             pos = self.state.position(intent.symbol)
             closing = (intent.side == Side.BUY and pos < 0) or (intent.side == Side.SELL
                                                                 and pos > 0)
             remaining = intent.lots
+            if first is not None:            # a close whose first sell has left
+                assert first.contract is not None
+                pos = first.contract.lots
+                closing = True
+                reply = await self._reply(first, intent.symbol)
+                if reply is None:
+                    return
+                await self._sold(first.client_id, first.contract, reply, first.sent)
+                remaining -= abs(first.contract.lots)
             if closing:
-                for rec in self.state.open_contracts(intent.symbol):
+                for rec in self._closable(intent.symbol, pos):
                     if remaining <= 0:
                         break
-                    if rec.lots and (rec.lots > 0) == (pos > 0):
-                        if await self._close(intent, rec):
-                            remaining -= abs(rec.lots)
-                        else:
-                            break
+                    if not await self._close(intent, rec):
+                        break
+                    remaining -= abs(rec.lots)
                 remaining = 0      # a close never turns into an open of the other side
             if remaining > 0:
                 await self._open(intent, remaining)
@@ -208,22 +342,12 @@ class Executor:
     async def _open(self, intent: OrderIntent, lots: int) -> None:
         ex = self.ex
         cid = self.journal.new_client_id()
-        kind = "MULTUP" if intent.side == Side.BUY else "MULTDOWN"
-        stake = round(lots * ex["stake_per_lot"], 2)
-        params: dict[str, Any] = {"amount": stake, "basis": "stake", "contract_type": kind,
-                                  "currency": self.currency, "symbol": intent.symbol,
-                                  "multiplier": ex["multiplier"]}
-        limit_order = {k: ex[k] for k in ("take_profit", "stop_loss") if ex[k] > 0}
-        if limit_order:
-            params["limit_order"] = limit_order
+        buy, data = self._buy_request(intent, lots)
         if ex["order_mode"] == "direct":
-            await self._open_direct(intent, cid, lots, kind, stake, params)
+            await self._open_direct(intent, cid, buy, data)
             return
-        await self._log("intent", cid, action="open", symbol=intent.symbol, side=intent.side,
-                        lots=lots, contract_type=kind, stake=stake,
-                        multiplier=ex["multiplier"], take_profit=ex["take_profit"],
-                        stop_loss=ex["stop_loss"], venue_epoch=intent.venue_epoch,
-                        order_id=intent.order_id)
+        params = buy["parameters"]
+        await self._log("intent", cid, **data)
         self._current[asyncio.current_task()] = cid  # type: ignore[index]
         timeout = ex["order_timeout_s"]
         try:
@@ -254,28 +378,22 @@ class Executor:
             return
         await self._bought(cid, reply, t0)
 
-    async def _open_direct(self, intent: OrderIntent, cid: str, lots: int, kind: str,
-                           stake: float, params: dict[str, Any]) -> None:
+    async def _open_direct(self, intent: OrderIntent, cid: str, buy: dict[str, Any],
+                           data: dict[str, Any]) -> None:
         """``buy`` with ``parameters``: one request, journaled (intent + send) before it."""
-        ex = self.ex
         if self.killed or self.stopping:
             self.stats.refused_killed += self.killed
             return
         self._current[asyncio.current_task()] = cid  # type: ignore[index]
         self._sending.add(asyncio.current_task())  # type: ignore[arg-type]
-        await self._log_sent(cid, "buy", action="open", symbol=intent.symbol, side=intent.side,
-                             lots=lots, contract_type=kind, stake=stake,
-                             multiplier=ex["multiplier"], take_profit=ex["take_profit"],
-                             stop_loss=ex["stop_loss"], venue_epoch=intent.venue_epoch,
-                             order_id=intent.order_id)
+        await self._log_sent(cid, "buy", **data)
         self.crash("before_send")
         self.stats.orders += 1
         t0 = time.perf_counter()
         self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
         try:
             reply = await self.client.request(
-                {"buy": "1", "price": stake, "parameters": params,
-                 "passthrough": {"client_id": cid}}, timeout=ex["order_timeout_s"])
+                {**buy, "passthrough": {"client_id": cid}}, timeout=self.ex["order_timeout_s"])
         except DerivError as err:
             await self._failed(cid, "buy", intent.symbol, err)
             return
@@ -315,13 +433,16 @@ class Executor:
         except DerivError as err:
             await self._failed(cid, "sell", intent.symbol, err)
             return False
+        await self._sold(cid, rec, reply, t0)
+        return True
+
+    async def _sold(self, cid: str, rec: ContractRec, reply: dict[str, Any], t0: float) -> None:
         sold = reply["sell"]
         await self._log("reply", cid, rec.contract_id, call="sell", sold_for=sold["sold_for"],
                         transaction_id=sold.get("transaction_id"),
                         balance_after=sold.get("balance_after"))
         self.stats.fills += 1
         self.stats.latency["order_rtt"].append((time.perf_counter() - t0) * 1e6)
-        return True
 
     async def _failed(self, cid: str, call: str, symbol: str, err: DerivError) -> None:
         if isinstance(err, ConnectionLost) and not getattr(err, "maybe_executed", False):
