@@ -105,16 +105,23 @@ def _config(url: str, state: str, args: argparse.Namespace) -> Any:
 
 class Probe:
     """Timestamps of every order request, by the intent (its tick) that caused it, and of
-    the stages between: the intent handed to the executor (the verdict back on the event
-    loop), the executor's task starting."""
+    the stages between: the intent handed to the executor (``submit``: the verdict back on
+    the event loop), the executor's task starting (only on the task path: the synchronous
+    path writes the request inside ``submit``, before the task exists). Also the time the
+    garbage collector took during the run, by generation."""
 
     def __init__(self) -> None:
-        self.task_key: dict[Any, int] = {}
-        self.submitted: dict[int, float] = {}
         self.orders: list[dict[str, Any]] = []
+        self.by_intent: dict[int, dict[str, Any]] = {}
+        self.task_key: dict[Any, dict[str, Any]] = {}
+        self.current: dict[str, Any] | None = None
         self.last_write = 0.0
+        self.gc: dict[int, list[float]] = defaultdict(list)
+        self._gc_start = 0.0
 
     def install(self) -> None:
+        import gc
+
         from tickgate.host.daemon.execution import Executor
         from tickgate.host.venues.deriv.client import DerivClient
         from tickgate.host.venues.deriv.transport import Transport
@@ -129,31 +136,46 @@ class Probe:
             probe.last_write = t
 
         def traced_submit(ex: Executor, intent: Any) -> bool:
-            probe.submitted[id(intent)] = time.perf_counter()
-            return submit(ex, intent)
-
-        async def traced_run(ex: Executor, intent: Any) -> None:
-            task = asyncio.current_task()
-            rec = {"tick": intent.arrived, "submit": probe.submitted.pop(id(intent), None),
-                   "task": time.perf_counter(), "sent": []}
-            probe.task_key[task] = len(probe.orders)
+            rec = {"tick": intent.arrived, "submit": time.perf_counter(), "task": None,
+                   "sent": []}
             probe.orders.append(rec)
+            probe.by_intent[id(intent)] = rec
+            probe.current = rec
             try:
-                await run(ex, intent)
+                return submit(ex, intent)
+            finally:
+                probe.current = None
+
+        async def traced_run(ex: Executor, intent: Any, first: Any = None) -> None:
+            task = asyncio.current_task()
+            rec = probe.by_intent.pop(id(intent), None)
+            if rec is not None:
+                rec["task"] = time.perf_counter()
+                probe.task_key[task] = rec
+            try:
+                await run(ex, intent, first)
             finally:
                 probe.task_key.pop(task, None)
 
         def traced_send(client: DerivClient, transport: Any, msg: dict[str, Any]) -> None:
             send(client, transport, msg)
             t = time.perf_counter()
-            key = probe.task_key.get(asyncio.current_task())
-            if key is not None:
-                probe.orders[key]["sent"].append((next(iter(msg)), t, probe.last_write))
+            rec = probe.current or probe.task_key.get(asyncio.current_task())
+            if rec is not None:
+                rec["sent"].append((next(iter(msg)), t, probe.last_write))
+
+        def gc_timer(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                probe._gc_start = time.perf_counter()
+            else:
+                probe.gc[info["generation"]].append(
+                    (time.perf_counter() - probe._gc_start) * 1e6)
 
         Executor.submit = traced_submit     # type: ignore[method-assign]
         Executor._run = traced_run          # type: ignore[method-assign]
         DerivClient._send = traced_send     # type: ignore[method-assign]
         Transport.send = traced_write       # type: ignore[method-assign]
+        gc.callbacks.append(gc_timer)
 
     def figures(self) -> dict[str, dict[str, float]]:
         series: dict[str, list[float]] = defaultdict(list)
@@ -169,10 +191,14 @@ class Probe:
                     if call == "buy":
                         series["tick_to_buy"].append((t - t0) * 1e6)
                     break
-            if rec["submit"] is not None:
-                series["stage_tick_to_verdict"].append((rec["submit"] - t0) * 1e6)
+            series["stage_tick_to_verdict"].append((rec["submit"] - t0) * 1e6)
+            if rec["task"] is None or sends[0][1] < rec["task"]:     # written in submit
+                series["stage_verdict_to_request_sync"].append(
+                    (sends[0][1] - rec["submit"]) * 1e6)
+            else:
                 series["stage_verdict_to_task"].append((rec["task"] - rec["submit"]) * 1e6)
-            series["stage_task_to_first_request"].append((sends[0][1] - rec["task"]) * 1e6)
+                series["stage_task_to_first_request"].append(
+                    (sends[0][1] - rec["task"]) * 1e6)
         out = {}
         for name, values in series.items():
             a = np.asarray(values)
@@ -181,6 +207,11 @@ class Probe:
                          "p999_us": float(np.percentile(a, 99.9)),
                          "max_us": float(a.max())}
         return out
+
+    def gc_figures(self) -> dict[str, dict[str, float]]:
+        return {f"gen{g}": {"collections": len(v), "max_us": round(max(v), 1),
+                            "total_ms": round(sum(v) / 1000, 2)}
+                for g, v in sorted(self.gc.items())}
 
 
 def main() -> None:
@@ -243,6 +274,7 @@ def main() -> None:
         "board_call": summary["latency"]["board_call"],
         "tick_to_verdict": summary["latency"]["tick_to_verdict"],
         "figures": probe.figures(),
+        "gc": probe.gc_figures(),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "loadavg_before": [round(x, 2) for x in load0],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
@@ -255,6 +287,9 @@ def main() -> None:
     for name, f in result["figures"].items():
         print(f"  {name:28s} p50 {f['p50_us']:7.0f} µs  p99 {f['p99_us']:7.0f} µs  "
               f"p99.9 {f['p999_us']:7.0f} µs  ({f['samples']} samples)")
+    for gen, g in result["gc"].items():
+        print(f"  gc {gen}: {g['collections']} collections, max {g['max_us']:.0f} µs, "
+              f"total {g['total_ms']:.1f} ms")
     print(f"  load average {result['loadavg_before']} before, {result['loadavg_after']} after")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
