@@ -19,8 +19,9 @@ import numpy as np
 
 from tickgate.gateware.card_model import DECERR, BusError, CardModel
 from tickgate.gateware.params import EngineParams
+from tickgate.gateware.records import OUTPUT_DTYPE
 
-from .board import Board, BoardBusError, BoardError, Port
+from .board import Board, BoardBusError, BoardDmaError, BoardError, Port
 from .regmap import RegisterMapInfo
 
 __all__ = ["ModelBoard"]
@@ -74,6 +75,23 @@ class ModelBoard(Board):
             return self.card.transfer(port, records)
         except ValueError as exc:
             raise BoardError(f"model board: {exc}") from None
+
+    def _stream(self, port: Port, records: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """:meth:`Board._stream` for a call of one DMA batch (the daemon's one-tick calls):
+        the same checks, the model's records returned without a copy."""
+        if type(records) is not np.ndarray or not 1 <= len(records) <= self.max_batch:
+            return super()._stream(port, records, dtype)
+        self._require_open()
+        if records.dtype != dtype:
+            raise TypeError(f"{port} records must have dtype {dtype}, not {records.dtype}")
+        if records.ndim != 1:
+            raise ValueError(f"{port} records must be one-dimensional")
+        got = self._transfer(port, records)
+        if got.dtype != OUTPUT_DTYPE or len(got) != len(records):
+            raise BoardDmaError(
+                f"{self.kind} board: a batch of {len(records)} {port} records came back as "
+                f"{len(got)} records; the card lost or added records")
+        return got
 
     def transfer(self, port: Port, records: np.ndarray) -> np.ndarray:
         """One DMA batch on ``port`` (no batching, no checks): the fake device's hook."""

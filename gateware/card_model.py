@@ -260,8 +260,10 @@ class CardModel:
         else:
             raise ValueError(f"port must be 'tick' or 'order', not {port!r}")
         self._count("records_out", n=len(out))
+        if port == "tick" and not self.top.intents:
+            return out                      # most tick batches carry no order
         rejects = out["reject"][(out["kind"] & OutputKind.ORDER) != 0]
-        if len(rejects):                    # most tick batches carry no order
+        if len(rejects):
             refused = rejects[rejects != 0]
             self._count("accepted", n=len(rejects) - len(refused))
             self._count("rejected", n=len(refused))

@@ -51,10 +51,22 @@ class TopModel:
         """
         features = self.engine.process(ticks)
         decisions = self.decision.process(features)
-        self.saturations = int(np.count_nonzero(decisions["saturated"]))
         # The output record is the feature record with its padding put to use: same bytes,
         # and the engine's fresh buffer has zero padding.
         out = features.view(OUTPUT_DTYPE)
+        if len(out) == 1:                   # the live feed's case: scalar steps
+            d, rec = decisions[0], out[0]   # (a structured scalar is a view of its array)
+            self.saturations = 1 if d["saturated"] else 0
+            rec["score"] = d["score"]
+            if d["fire"]:
+                rec["kind"] = OutputKind.FEATURE | OutputKind.ORDER
+                rec["order_id"], rec["qty"] = d["order_id"], d["qty"]
+                rec["order_price"], rec["side"] = d["price"], d["side"]
+                rec["strategy"] = d["strategy"]
+            else:
+                rec["kind"] = OutputKind.FEATURE
+            return out
+        self.saturations = int(np.count_nonzero(decisions["saturated"]))
         fire = decisions["fire"].astype(bool)
         out["kind"] = np.where(fire, OutputKind.FEATURE | OutputKind.ORDER, OutputKind.FEATURE)
         out["score"] = decisions["score"]
@@ -71,6 +83,17 @@ class TopModel:
         The same as :meth:`tick_records` then :meth:`pass_tick` on each record, in bulk.
         """
         out = self.tick_records(ticks)
+        if len(out) == 1:                   # one tick: pass_tick in place
+            rec = out[0]
+            if not rec["valid"] & FeatureValid.BAD_SYMBOL:
+                self.risk.tick(int(rec["symbol"]), int(rec["price"]), int(rec["ts"]))
+            self.intents = 0
+            if rec["kind"] & OutputKind.ORDER:
+                self.intents = 1
+                rec["reject"] = self.risk.order(
+                    symbol=int(rec["symbol"]), side=int(rec["side"]), qty=int(rec["qty"]),
+                    price=int(rec["order_price"]))
+            return out
         fired = np.flatnonzero(out["kind"] & OutputKind.ORDER)
         #: Intents fired by the last batch.
         self.intents = len(fired)
