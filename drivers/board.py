@@ -35,7 +35,8 @@ the card counts both in ``bus_errors``), :class:`BoardClosed` (used after :meth:
 
 Implementing a board: subclass :class:`Board` and define :meth:`_open`, :meth:`_close`,
 :meth:`_read32`, :meth:`_write32` and :meth:`_transfer` (one DMA batch). Everything else,
-batching and checking included, is here.
+batching and checking included, is here. A board whose DMA can write straight into the
+caller's array also overrides :meth:`_transfer_into` (the simulated board does).
 """
 
 from __future__ import annotations
@@ -193,6 +194,19 @@ class Board(ABC):
         of ``OUTPUT_DTYPE`` records that came back (``len(records)`` of them when all
         is well; :class:`Board` checks). ``1 <= len(records) <= max_batch``."""
 
+    def _transfer_into(self, port: Port, records: np.ndarray, out: np.ndarray) -> int:
+        """Send one DMA batch like :meth:`_transfer`, the records that come back written to
+        ``out`` (C-contiguous ``OUTPUT_DTYPE``, ``len(records)`` long; at most ``len(out)``
+        written); return how many came back (:class:`Board` checks). By default
+        :meth:`_transfer` and a copy; a board overrides it to skip both."""
+        got = self._transfer(port, records)
+        if got.dtype != OUTPUT_DTYPE:
+            raise BoardDmaError(f"{self.kind} board: a batch of {len(records)} {port} records "
+                                f"came back as {got.dtype} records, not OUTPUT_DTYPE")
+        n = min(len(got), len(out))
+        out[:n] = got[:n]
+        return len(got)
+
     # ------------------------------------------------------------------ life cycle
     def open(self) -> Identity:
         """Acquire the card and check its identity; return it. Idempotent."""
@@ -282,12 +296,11 @@ class Board(ABC):
         out = np.empty(len(records), OUTPUT_DTYPE)
         for start in range(0, len(records), self.max_batch):
             batch = records[start:start + self.max_batch]
-            got = self._transfer(port, batch)
-            if got.dtype != OUTPUT_DTYPE or len(got) != len(batch):
+            got = self._transfer_into(port, batch, out[start:start + len(batch)])
+            if got != len(batch):
                 raise BoardDmaError(
                     f"{self.kind} board: a batch of {len(batch)} {port} records came back as "
-                    f"{len(got)} records; the card lost or added records")
-            out[start:start + len(batch)] = got
+                    f"{got} records; the card lost or added records")
         return out
 
     # ------------------------------------------------------------------ configuration
