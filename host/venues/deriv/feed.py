@@ -39,7 +39,13 @@ from tickgate.host.venues.deriv.errors import DerivError
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.ring import TickRing
 from tickgate.host.venues.deriv.subscriptions import Subscription
-from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, normalise
+from tickgate.host.venues.deriv.tickcheck import (
+    EXACT,
+    HALF_EVEN,
+    SCALES,
+    TickCheck,
+    normalise,
+)
 
 log = get_logger(__name__)
 GAP_FACTOR = 1.5
@@ -147,11 +153,12 @@ class TickFeed:
                 math.isfinite(pip_size) else None
         scale = SCALES.get(pip_size)
         if (scale is not None and quote.__class__ is float and bid.__class__ is float
-                and ask.__class__ is float and quote - quote == 0.0 and bid - bid == 0.0
-                and ask - ask == 0.0):          # normalise()'s common case, inline
-            quote = round(quote * scale) / scale
-            bid = round(bid * scale) / scale
-            ask = round(ask * scale) / scale
+                and ask.__class__ is float and -EXACT < (vq := quote * scale) < EXACT
+                and -EXACT < (vb := bid * scale) < EXACT
+                and -EXACT < (va := ask * scale) < EXACT):   # normalise()'s common case
+            quote = (vq + HALF_EVEN - HALF_EVEN) / scale
+            bid = (vb + HALF_EVEN - HALF_EVEN) / scale
+            ask = (va + HALF_EVEN - HALF_EVEN) / scale
         else:
             quote = normalise(quote, pip_size)
             bid = normalise(bid, pip_size)
@@ -176,9 +183,20 @@ class TickFeed:
             self._resync.discard(symbol)
         clock = self._clock
         now = clock() if clock is not None else time.time() + self._offset
-        if check.check(symbol, epoch, quote, now) is not None:
+        if (epoch.__class__ is int and quote > 0 and quote - quote == 0.0    # quote: a float
+                and (last is None or epoch > last) and epoch >= now - check.stale_after_s):
+            check.last_epoch[symbol] = epoch    # TickCheck.check's common case, inline
+            check.accepted[symbol] += 1
+        elif check.check(symbol, epoch, quote, now) is not None:
             return
-        ring.append(epoch, quote, bid, ask)
+        i = ring._next                          # TickRing.append, inline
+        e, q, b, a = ring._store
+        e[i] = epoch
+        q[i] = quote
+        b[i] = bid
+        a[i] = ask
+        ring._next = i + 1 if i + 1 < ring.capacity else 0
+        ring.total += 1
         for hook in self.on_tick:
             hook(symbol, epoch, quote)
 

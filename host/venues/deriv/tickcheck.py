@@ -26,6 +26,10 @@ REASONS = ("nan", "non_positive", "duplicate", "out_of_order", "stale")
 
 #: ``10.0**pip`` for the pip sizes :func:`normalise` rounds to.
 SCALES = {p: 10.0 ** p for p in range(13)}
+#: ``v + HALF_EVEN - HALF_EVEN`` is ``float(round(v))`` (to an integer, half to even: the
+#: addition's own rounding) for ``-EXACT < v < EXACT``: ``1.5 * 2**52`` and ``2**51``.
+HALF_EVEN = 6755399441055744.0
+EXACT = 2251799813685248.0
 
 
 def normalise(value: object, pip_size: int | None) -> float:
@@ -34,11 +38,16 @@ def normalise(value: object, pip_size: int | None) -> float:
     A float goes through ``round(value * 10**pip) / 10**pip`` (~5 times quicker than
     ``round(value, pip)``, and the same double for every price on its pip grid, as Deriv
     sends them; the two can differ by one pip only for a value within an ulp of a half
-    pip)."""
+    pip), the rounding to an integer done by float addition (``HALF_EVEN``: the same double
+    as ``round()``, without its int) when ``value * 10**pip`` is within ``EXACT``."""
     if value.__class__ is float:
         scale = SCALES.get(pip_size)  # type: ignore[arg-type]
-        if scale is not None and value - value == 0.0:        # finite
-            return round(value * scale) / scale  # type: ignore[operator]
+        if scale is not None:
+            v = value * scale  # type: ignore[operator]
+            if -EXACT < v < EXACT:            # also: finite
+                return (v + HALF_EVEN - HALF_EVEN) / scale
+            if v - v == 0.0:
+                return round(v) / scale
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
