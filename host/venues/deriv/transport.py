@@ -35,6 +35,10 @@ from tickgate.host.venues.deriv.redact import RedactingAdapter, get_logger, reda
 log = get_logger(__name__)
 _PICOWS_LOG = RedactingAdapter(get_logger("tickgate.host.venues.deriv.picows"))
 MAX_FRAME = 8 * 1024 * 1024          # Deriv caps a response at 600 kB; leave room
+# Frame types compared by identity with module constants: ``frame.msg_type`` is an enum
+# member, and each ``WSMsgType.X`` look-up costs ~100 ns (a tuple of three, per frame).
+_TEXT, _BINARY, _CONTINUATION, _CLOSE = (WSMsgType.TEXT, WSMsgType.BINARY,
+                                         WSMsgType.CONTINUATION, WSMsgType.CLOSE)
 
 
 class _Listener(WSListener):
@@ -48,7 +52,7 @@ class _Listener(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         mt = frame.msg_type
-        if mt in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+        if mt is _TEXT or mt is _BINARY or mt is _CONTINUATION:
             if frame.fin and not self._parts:
                 data = frame.get_payload_as_bytes()
             else:
@@ -61,7 +65,7 @@ class _Listener(WSListener):
                 self._on_message(data)
             except Exception:
                 log.exception("message handler failed; message skipped")
-        elif mt == WSMsgType.CLOSE:
+        elif mt is _CLOSE:
             code = frame.get_close_code()
             reason = frame.get_close_message().decode("utf-8", "replace")
             self._reason = f"closed by server ({int(code)} {reason})".strip()
