@@ -108,7 +108,7 @@ class Probe:
     the stages between: the intent handed to the executor (``submit``: the verdict back on
     the event loop), the executor's task starting (only on the task path: the synchronous
     path writes the request inside ``submit``, before the task exists). Also the time the
-    garbage collector took during the run, by generation."""
+    garbage collector took from the first intent on, by generation."""
 
     def __init__(self) -> None:
         self.orders: list[dict[str, Any]] = []
@@ -167,7 +167,7 @@ class Probe:
         def gc_timer(phase: str, info: dict[str, Any]) -> None:
             if phase == "start":
                 probe._gc_start = time.perf_counter()
-            else:
+            elif probe.orders:              # trading (start-up's collections left out)
                 probe.gc[info["generation"]].append(
                     (time.perf_counter() - probe._gc_start) * 1e6)
 

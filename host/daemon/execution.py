@@ -166,17 +166,21 @@ class Executor:
         cid = self.journal.new_client_id()
         if rec is None:
             request["passthrough"] = {"client_id": cid}
-        self._journal_sent(cid, call, data)
+        seqs = self.journal.append_many([("intent", cid, None, data),
+                                         ("send", cid, None, {"call": call})])
         if rec is None:
             self.crash("before_send")
-        self.stats.orders += 1
-        t0 = time.perf_counter()
-        self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
         try:
             future = client.send_nowait(request)
         except DerivError as err:          # not sent: the task journals why
             future = asyncio.get_running_loop().create_future()
             future.set_exception(ConnectionLost(f"not sent: {err}", call=call))
+        t0 = time.perf_counter()
+        # The bytes have left; the journal's events reach the live state now (nothing ran
+        # in between: this is one synchronous step).
+        self._apply_sent(seqs, cid, call, data)
+        self.stats.orders += 1
+        self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
         return _Sent(cid, call, future, t0, rec)
 
     def _buy_request(self, intent: OrderIntent, lots: int
@@ -202,12 +206,6 @@ class Executor:
         first."""
         return [rec for rec in self.state.open_contracts(symbol)
                 if rec.lots and (rec.lots > 0) == (pos > 0)]
-
-    def _journal_sent(self, client_id: str, call: str, intent: dict[str, Any]) -> None:
-        """:meth:`_log_sent` on this thread (the synchronous path)."""
-        seqs = self.journal.append_many([("intent", client_id, None, intent),
-                                         ("send", client_id, None, {"call": call})])
-        self._apply_sent(seqs, client_id, call, intent)
 
     def _apply_sent(self, seqs: list[int], client_id: str, call: str,
                     intent: dict[str, Any]) -> None:
