@@ -1,4 +1,4 @@
-"""The crash-safe order journal: an append-only SQLite log (WAL, ``synchronous=FULL``).
+"""The crash-safe order journal: an append-only SQLite log (WAL).
 
 One table, ``events(id, ts, kind, client_id, contract_id, data)``: rows are only ever
 inserted (triggers refuse ``UPDATE`` and ``DELETE``), each insert is its own committed
@@ -6,13 +6,14 @@ transaction (:meth:`Journal.append_many`: several events, one transaction), so a
 crash (SIGKILL, power loss) the file holds every event written before it and nothing
 half-written.
 
-Durability (``sync``, the daemon's ``[daemon] journal_sync``): ``full`` (the default)
-syncs the WAL at every commit, so a committed event survives a power loss; a commit costs
-an ``fsync`` (~4 ms p50, 12 ms p99 on the virtio disk of the benchmark machine, which makes
-it the largest part of tick-to-order, see ``BENCHMARKS.md``). ``normal`` writes the WAL at
-every commit without syncing it: a committed event survives the daemon's crash (SIGKILL,
-an exception) but an OS crash or power loss may lose the last commits; a commit costs
-~20 µs, so the daemon then writes the journal on its event loop.
+Durability (``sync``, the daemon's ``[daemon] journal_sync``, whose default is ``normal``;
+this class's default is ``full``): ``full`` syncs the WAL at every commit, so a committed
+event survives a power loss; a commit costs an ``fsync`` (~4 ms p50, 12 ms p99 on the
+virtio disk of the benchmark machine: more than the whole tick-to-order budget, see
+``BENCHMARKS.md``). ``normal`` writes the WAL at every commit without syncing it: a
+committed event survives the daemon's crash (SIGKILL, an exception) but an OS crash or power
+loss may lose the last commits; a commit costs ~30 µs, so the daemon then writes the journal
+on its event loop, in the order path itself.
 
 Checkpoints (copying the WAL into the database file) sync the files in either mode; SQLite
 runs one inside a commit every 1000 pages by default, which would put an ``fsync`` into
