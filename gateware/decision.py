@@ -77,14 +77,18 @@ budget.
 Per-symbol state: ``n_symbols`` 2-bit registers (reset to FLAT with the design's reset, like
 the intent counter), read in stage 4 and written one enabled cycle after stage 5, so the
 read-modify-write of back-to-back records of one symbol is exact through two forwarding
-paths (pending write into the stage-4 read; previous record's result into stage 5).
+paths (pending write into the stage-4 read; previous record's result into stage 5). They
+are held as two ``n_symbols``-bit vectors (bit 0s, bit 1s), read with a bit select and
+written through a one-hot mask: the same flip-flops, write enables and read multiplexer as
+one register per symbol, but a handful of word operations per cycle under Verilator instead
+of one process per symbol.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -306,8 +310,10 @@ class DecisionUnit(wiring.Component):
             "o_score": Out(signed(32)),
             "o_saturated": Out(1),
         })
-        #: Each symbol's state register (FLAT/LONG/SHORT), for benches that peek.
-        self.states = [Signal(2, name=f"state_{s}") for s in range(self.params.n_symbols)]
+        #: Every symbol's state (FLAT/LONG/SHORT) as two ``n_symbols``-bit registers: bit
+        #: ``s`` of ``state_lo``/``state_hi`` is bit 0/1 of symbol ``s``'s state.
+        self.state_lo = Signal(self.params.n_symbols, name="state_lo")
+        self.state_hi = Signal(self.params.n_symbols, name="state_hi")
 
     def elaborate(self, platform):
         m = Module()
@@ -396,7 +402,9 @@ class DecisionUnit(wiring.Component):
         sell_long = stage(good3 & compares["exit"], "sell_long")
         buy_short = stage(good3 & compares["nexit"], "buy_short")
         pending = pw_valid & (pw_symbol == s3["symbol"])
-        st_read = stage(Mux(pending, pw_state, Array(self.states)[s3["symbol"]]), "st_read")
+        stored = Cat(self.state_lo.bit_select(s3["symbol"], 1),
+                     self.state_hi.bit_select(s3["symbol"], 1))
+        st_read = stage(Mux(pending, pw_state, stored), "st_read")
         good4 = s4["valid"] & ~s4["bad"]
         forward = stage(good4 & (s4["symbol"] == s3["symbol"]), "forward", reset_less=False)
 
@@ -421,12 +429,13 @@ class DecisionUnit(wiring.Component):
         order_id = Signal(32, name="order_id")
         clamped = Mux(score > _I32[1], _I32[1], Mux(score < _I32[0], _I32[0], score))
         intent = self.o_intent
+        # The pending write's symbol as a one-hot mask (a right shift: no wider intermediate).
+        top_bit = n_sym - 1
+        one_hot = Const(1 << top_bit, n_sym) >> (top_bit - pw_symbol)[:max(1, sym_bits)]
         with m.If(en):
             with m.If(pw_valid):
-                with m.Switch(pw_symbol):
-                    for s, reg in enumerate(self.states):
-                        with m.Case(s):
-                            m.d.sync += reg.eq(pw_state)
+                for bit, reg in ((0, self.state_lo), (1, self.state_hi)):
+                    m.d.sync += reg.eq((reg & ~one_hot) | Mux(pw_state[bit], one_hot, 0))
             with m.If(good4):
                 m.d.sync += [pw_valid.eq(1), pw_symbol.eq(s4["symbol"]),
                              pw_state.eq(new_state)]
