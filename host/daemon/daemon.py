@@ -67,7 +67,7 @@ from tickgate.host.daemon.crash import CrashHook
 from tickgate.host.daemon.execution import Executor, OrderIntent
 from tickgate.host.daemon.hostorders import HostOrderPath
 from tickgate.host.daemon.hoststrategy import HostOrder, HostStrategy, make_strategy
-from tickgate.host.daemon.journal import Journal, JournalState
+from tickgate.host.daemon.journal import AHEAD_SUFFIX, Journal, JournalState
 from tickgate.host.daemon.reconcile import Report, reconcile
 from tickgate.host.daemon.safety import (
     SafetyError,
@@ -194,7 +194,7 @@ class Daemon:
         loginid = self.stats.loginid or "unknown"
         if self.config["venue"]["kind"] == "sim":
             path = self.state_dir / "journal-sim.sqlite"
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", AHEAD_SUFFIX):
                 Path(str(path) + suffix).unlink(missing_ok=True)
             return path
         return self.state_dir / f"journal-{loginid}.sqlite"
@@ -237,7 +237,7 @@ class Daemon:
             self.journal = Journal(self._journal_path(),
                                    stake_per_lot=self.config["execution"]["stake_per_lot"],
                                    sync=self.config["daemon"]["journal_sync"],
-                                   autocheckpoint=False)
+                                   autocheckpoint=False, ahead=self._journal_inline)
             venue_time = int((await client.request({"time": 1}))["time"])
             await self.run_sync(self.journal.append, "session", loginid=self.stats.loginid,
                                 venue=self.config["venue"]["kind"], venue_time=venue_time)
@@ -471,6 +471,7 @@ class Daemon:
             self.stats.equity = self._equity()
             money = (round(self.stats.pnl * 100), round(self.stats.equity * 100))
             if self.journal is not None:      # off the order path (see .journal)
+                self.journal.trim_ahead()
                 await asyncio.get_running_loop().run_in_executor(self._jpool,
                                                                  self.journal.checkpoint)
             if money != self._last_money and self.board_open:

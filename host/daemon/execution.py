@@ -22,10 +22,12 @@ settled it.
 
 The synchronous path (``inline=True``: the daemon's ``journal_sync = "normal"`` with
 ``order_mode = "direct"``): :meth:`Executor.submit` itself, called in the tick's own frame
-callback, journals the intent and its ``send`` (one commit on the event loop), counts the
-request with the client's rate limiter and writes the ``buy`` (or the first ``sell`` of a
-close) with :meth:`DerivClient.send_nowait`, with no task created and nothing awaited before
-the bytes leave; only then is a task started, to wait for the reply. An intent that cannot
+callback, journals the intent and its ``send`` (one line of the journal's write-ahead file
+when it has one, else one commit, on the event loop), counts the request with the client's
+rate limiter and writes the ``buy`` (or the first ``sell`` of a close) with
+:meth:`DerivClient.send_nowait`, with no task created and nothing awaited before the bytes
+leave; then the written-ahead events are committed to the log, and a task is started to
+wait for the reply. An intent that cannot
 leave at once (no session, the rate limiter would wait) takes the task path as before.
 
 Concurrency: one order per symbol at a time (an intent for a busy or blocked symbol is
@@ -166,8 +168,14 @@ class Executor:
         cid = self.journal.new_client_id()
         if rec is None:
             request["passthrough"] = {"client_id": cid}
-        seqs = self.journal.append_many([("intent", cid, None, data),
-                                         ("send", cid, None, {"call": call})])
+        events: list[tuple[str, str | None, int | None, dict[str, Any]]] = [
+            ("intent", cid, None, data), ("send", cid, None, {"call": call})]
+        journal = self.journal
+        ahead = journal.has_ahead
+        if ahead:                          # one write now, the log's commit after the send
+            journal.write_ahead(events)
+        else:
+            seqs = journal.append_many(events)
         if rec is None:
             self.crash("before_send")
         try:
@@ -176,8 +184,10 @@ class Executor:
             future = asyncio.get_running_loop().create_future()
             future.set_exception(ConnectionLost(f"not sent: {err}", call=call))
         t0 = time.perf_counter()
-        # The bytes have left; the journal's events reach the live state now (nothing ran
-        # in between: this is one synchronous step).
+        # The bytes have left; the events reach the log (written ahead) and the live state
+        # now, in the same synchronous step: no reply can be handled before them.
+        if ahead:
+            seqs = journal.append_many(events, merged_ahead=True)
         self._apply_sent(seqs, cid, call, data)
         self.stats.orders += 1
         self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)

@@ -21,6 +21,20 @@ some order's path. With ``autocheckpoint=False`` (the daemon) commits never chec
 owner calls :meth:`Journal.checkpoint` off the hot path instead (the daemon does, in the
 journal's thread, every status period).
 
+The write-ahead file (``ahead=True``, the daemon's synchronous order path with
+``normal``): ``<journal>-ahead`` beside the log. The order path writes an order's
+``intent`` and ``send`` events there first, in one ``write`` of one line
+(:meth:`Journal.write_ahead`: ~15–40 µs, where a SQLite commit costs ~30 µs warm and ~200 µs
+after the process slept, on the benchmark machine), sends the request, and only then
+appends the same events to the log (:meth:`Journal.append_many` with ``merged_ahead``), in
+the same synchronous step, so the log's order of events is unchanged (no reply can be
+handled in between). A line survives a crash of the process as soon as ``write`` returns,
+like a ``normal`` commit. Whoever opens the journal next with the file unlocked (its writer
+holds an ``flock`` while it lives) merges the lines whose events the log lacks (an order
+sent, then the process killed before its events were appended; a torn last line is a
+write that never returned, so its request never left, and is dropped) and empties the
+file; the writer empties it itself when every line is merged (:meth:`Journal.trim_ahead`).
+
 The daemon's view of its orders and contracts (:class:`JournalState`) is a fold of the
 events, recomputed at start.
 
@@ -57,6 +71,7 @@ Intent states (:attr:`Intent.state`): ``pending`` (journaled, nothing money-movi
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -93,6 +108,8 @@ BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 """
 
 
+#: The write-ahead file's name: the log's plus this.
+AHEAD_SUFFIX = "-ahead"
 _INSERT = "INSERT INTO events(ts, kind, client_id, contract_id, data) VALUES "
 _ROW = "(?,?,?,?,?)"
 
@@ -251,7 +268,8 @@ class Journal:
     (the daemon gives it a worker thread of its own, so commits never block the loop)."""
 
     def __init__(self, path: str | Path, *, stake_per_lot: float = 10.0,
-                 sync: str = "full", autocheckpoint: bool = True) -> None:
+                 sync: str = "full", autocheckpoint: bool = True,
+                 ahead: bool = False) -> None:
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
         self.path = Path(path)
@@ -267,11 +285,78 @@ class Journal:
         self._checkpointer: sqlite3.Connection | None = None
         self._ids = itertools.count(1)
         self._prefix = f"tg{int(time.time() * 1000):x}{os.getpid() % 4096:03x}"
+        self.ahead_path = Path(str(self.path) + AHEAD_SUFFIX)
+        self._ahead_fd: int | None = None
+        self._unmerged = 0
+        self._merge_ahead(own=ahead)
 
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
+        if self._ahead_fd is not None:
+            os.close(self._ahead_fd)
+            self._ahead_fd = None
         self.db.close()
+
+    # -- the write-ahead file (see the module docstring) -----------------------------------
+    @property
+    def has_ahead(self) -> bool:
+        """Whether this journal writes ahead (opened with ``ahead=True``)."""
+        return self._ahead_fd is not None
+
+    def _merge_ahead(self, *, own: bool) -> None:
+        """Append the events of write-ahead lines the log lacks, empty the file; with
+        ``own``, keep it open (and locked) to write ahead."""
+        if not own and not self.ahead_path.exists():
+            return
+        fd = os.open(self.ahead_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            if own:
+                raise RuntimeError(f"{self.ahead_path} is held by another process") from None
+            return                      # its writer lives and merges its own lines
+        try:
+            with open(fd, "rb", closefd=False) as f:
+                lines = f.read().split(b"\n")
+            missing: list[tuple[str, str | None, int | None, dict[str, Any]]] = []
+            for line in lines:
+                try:
+                    _, events = orjson.loads(line)
+                    kind, client_id = events[0][0], events[0][1]
+                except (orjson.JSONDecodeError, TypeError, ValueError, IndexError):
+                    continue            # empty, or torn: its write never returned
+                if self.db.execute("SELECT 1 FROM events WHERE client_id = ? AND kind = ?",
+                                   (client_id, kind)).fetchone() is None:
+                    missing += [(k, c, n, d) for k, c, n, d in events]
+            if missing:
+                self.append_many(missing)
+            os.ftruncate(fd, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        if own:
+            self._ahead_fd = fd
+        else:
+            os.close(fd)
+
+    def write_ahead(self, events: list[tuple[str, str | None, int | None, dict[str, Any]]]
+                    ) -> None:
+        """Write ``(kind, client_id, contract_id, data)`` events to the write-ahead file in
+        one ``write`` (they survive a crash of this process once this returns); append
+        them to the log next with ``append_many(events, merged_ahead=True)``."""
+        if self._ahead_fd is None:
+            raise RuntimeError("this journal was opened without ahead=True")
+        line = orjson.dumps([time.time(), events]) + b"\n"
+        self._unmerged += 1
+        os.write(self._ahead_fd, line)
+
+    def trim_ahead(self) -> None:
+        """Empty the write-ahead file when every line of it is in the log (on the thread
+        that writes ahead, between two orders)."""
+        if self._ahead_fd is not None and not self._unmerged:
+            os.ftruncate(self._ahead_fd, 0)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file (a passive checkpoint: writers are not
@@ -302,10 +387,11 @@ class Journal:
                               (time.time(), kind, client_id, contract_id, _dumps(data)))
         return int(cur.lastrowid or 0)
 
-    def append_many(self, events: list[tuple[str, str | None, int | None, dict[str, Any]]]
-                    ) -> list[int]:
+    def append_many(self, events: list[tuple[str, str | None, int | None, dict[str, Any]]],
+                    *, merged_ahead: bool = False) -> list[int]:
         """Append ``(kind, client_id, contract_id, data)`` events in one transaction (one
-        statement, one commit, one sync: all or none after a crash); return their ids."""
+        statement, one commit, one sync: all or none after a crash); return their ids.
+        ``merged_ahead``: they are a line of :meth:`write_ahead`, now in the log."""
         if not events:
             return []
         now = time.time()
@@ -320,6 +406,8 @@ class Journal:
             values += (now, kind, client_id, contract_id, _dumps(data))
         rows = self.db.execute(_INSERT + ",".join([_ROW] * len(events)) + " RETURNING id",
                                values).fetchall()
+        if merged_ahead:
+            self._unmerged -= 1
         return sorted(int(r[0]) for r in rows)
 
     def events(self, kind: str | None = None) -> list[tuple[int, str, dict[str, Any]]]:

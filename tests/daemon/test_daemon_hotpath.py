@@ -1,7 +1,8 @@
 """The synchronous order path: an accepted intent is journaled and its request written inside
 ``Executor.submit`` (nothing awaited before the bytes leave); the kill switch, a rejected
 verdict and a busy rate limiter keep it from sending; the one-tick board call gives the
-records of the batch path; the journal's checkpoints leave the commits."""
+records of the batch path; the journal's checkpoints leave the commits; the write-ahead
+file holds an order before it leaves and is merged by the next open after a crash."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from daemon_helpers import FAST, check_agreement, sim_books
 
 from tickgate.gateware.records import OUTPUT_DTYPE, OutputKind, Reject, Side
@@ -18,7 +20,7 @@ from tickgate.host.daemon.boardloop import Batch, BoardRunner
 from tickgate.host.daemon.config import validate
 from tickgate.host.daemon.daemon import Daemon
 from tickgate.host.daemon.execution import Executor, OrderIntent
-from tickgate.host.daemon.journal import Journal, JournalState
+from tickgate.host.daemon.journal import AHEAD_SUFFIX, Journal, JournalState
 from tickgate.host.daemon.simthread import SimThread
 from tickgate.host.daemon.status import Stats
 from tickgate.host.venues.deriv import DerivClient, UrlConnector
@@ -232,3 +234,79 @@ def test_a_checkpoint_from_another_connection_keeps_every_commit(tmp_path: Path)
     journal.close()
     assert _kinds(tmp_path / "j.sqlite") == [("intent", "c1"), ("send", "c1"),
                                              ("reply", "c1")]
+
+
+def _ahead_lines(path: Path) -> list[Any]:
+    return [orjson.loads(line) for line in Path(str(path) + AHEAD_SUFFIX).read_bytes()
+            .splitlines()]
+
+
+def test_written_ahead_an_order_is_on_disk_before_it_leaves_and_in_the_log_after(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    seen: list[tuple[Any, list[tuple[str, str]]]] = []
+
+    def hook(msg: dict[str, Any]) -> None:
+        if "buy" in msg:
+            seen.append((msg["passthrough"]["client_id"], _ahead_lines(path)))
+
+    async def body(client: DerivClient) -> Executor:
+        cfg = validate(FAST)
+        journal = Journal(path, stake_per_lot=STAKE, sync="normal", autocheckpoint=False,
+                          ahead=True)
+        ex = Executor(client, journal, JournalState(), cfg, Stats(), run_sync=_no_thread,
+                      on_change=_nothing, inline=True)
+        epoch = int((await client.request({"time": 1}))["time"])
+        assert ex.submit(OrderIntent("R_25", Side.SELL, 1, epoch, 7, 0.0))
+        assert [k for k, _ in _kinds(path)] == ["intent", "send"]   # committed after it left
+        await ex.drain(10)
+        journal.trim_ahead()
+        assert _ahead_lines(path) == []
+        journal.close()
+        return ex
+
+    ex, books = _trade(tmp_path, body, [hook])
+    [(cid, lines)] = seen
+    [(_, events)] = lines
+    assert [(kind, client_id) for kind, client_id, _, _ in events] == [("intent", cid),
+                                                                        ("send", cid)]
+    assert events[0][3]["contract_type"] == "MULTDOWN"
+    assert [k for k, c in _kinds(path) if c == cid] == ["intent", "send", "reply"]
+    assert ex.state.position("R_25") == -1
+    check_agreement(path, books)
+
+
+def _order_events(cid: str) -> list[tuple[str, str | None, int | None, dict[str, Any]]]:
+    return [("intent", cid, None, {"action": "open", "symbol": "R_10", "side": 1, "lots": 1,
+                                   "contract_type": "MULTUP", "stake": 5.0}),
+            ("send", cid, None, {"call": "buy"})]
+
+
+def test_the_next_open_merges_what_was_written_ahead_and_never_appended(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, sync="normal", ahead=True)
+    journal.write_ahead(_order_events("done"))
+    journal.append_many(_order_events("done"), merged_ahead=True)
+    journal.write_ahead(_order_events("lost"))      # the process dies after the write
+    journal.close()
+    with open(str(path) + AHEAD_SUFFIX, "ab") as f:
+        f.write(b'[1.0, [["intent", "torn", null, {"act')     # a write that never returned
+    again = Journal(path, sync="normal")
+    assert [(k, d["client_id"]) for _, k, d in again.events()] == [
+        ("intent", "done"), ("send", "done"), ("intent", "lost"), ("send", "lost")]
+    assert again.state().intents["lost"].state == "sent"       # reconciliation settles it
+    assert again.ahead_path.read_bytes() == b""
+    again.close()
+
+
+def test_a_live_writer_keeps_its_write_ahead_lines_from_other_openers(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    writer = Journal(path, sync="normal", ahead=True)
+    writer.write_ahead(_order_events("c1"))
+    reader = Journal(path, sync="normal")             # e.g. a report while the daemon runs
+    assert reader.events() == []
+    writer.append_many(_order_events("c1"), merged_ahead=True)
+    assert [k for _, k, _ in reader.events()] == ["intent", "send"]   # once, not twice
+    reader.close()
+    writer.close()
