@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from tickgate.host.venues.deriv import DerivClient, UrlConnector
 from tickgate.host.venues.deriv.feed import TickFeed
 from tickgate.host.venues.deriv.subscriptions import Subscription
-from tickgate.host.venues.deriv.wire import tick_values
 
 SYMBOLS = ["R_100", "1HZ10V", "frxEURUSD"]
 SID = {s: f"c84a793b-8a87-7999-ce10-9b22f7ce{i:04x}" for i, s in enumerate(SYMBOLS)}
@@ -206,12 +205,17 @@ def test_a_reply_to_a_waiting_request_is_not_taken_by_the_typed_path() -> None:
     asyncio.run(run())
 
 
-def test_tick_values_refuses_what_the_general_path_must_judge() -> None:
-    assert tick_values(frame()) is not None
-    for data in (frame(msg_type="ohlc"), frame(error=None), frame(tick=None),
-                 frame().replace(b'"subscribe":1', b'"s\xff":1'), b"{", b"[]",
-                 frame(epoch=2**63)):
-        assert tick_values(data) is None, data
+def test_frames_the_typed_decoder_cannot_vouch_for_go_the_general_way() -> None:
+    refused = [frame(msg_type="ohlc"), frame(error=None), frame(tick=None),
+               frame(subscription=None), frame(epoch=2**63), frame(quote=True),
+               frame().replace(b'"subscribe":1', b'"s\xff":1'),
+               frame(echo_req={"passthrough": "é"}), b"{", b"[]"]
+    typed, general = run_both([frame(epoch=NOW - 5)] + refused)
+    assert typed.state() == general.state()
+    # all but four reach the feed as dicts: three frames are malformed (two not JSON objects,
+    # one not UTF-8) and one names no stream (unsolicited)
+    assert typed.general == len(SYMBOLS) + len(refused) - 4
+    assert typed.client.stats["malformed"] == 3 and typed.client.stats["unsolicited"] == 1
 
 
 _value = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),

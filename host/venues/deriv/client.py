@@ -46,6 +46,7 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+from msgspec import UNSET, MsgspecError
 
 from tickgate.host.venues.deriv import schema_check
 from tickgate.host.venues.deriv.backoff import Backoff
@@ -65,7 +66,7 @@ from tickgate.host.venues.deriv.ratelimit import RateLimiter, limits_from_websit
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.subscriptions import Message, Registry, Subscription
 from tickgate.host.venues.deriv.transport import Transport, open_transport
-from tickgate.host.venues.deriv.wire import tick_values
+from tickgate.host.venues.deriv.wire import decode_tick
 
 log = get_logger(__name__)
 
@@ -244,48 +245,6 @@ class DerivClient:
         elif future.exception() is None:
             self.limiter.succeeded(call)
 
-    def send_nowait(self, request: Message) -> asyncio.Future[Message]:
-        """Send one call at once, awaiting nothing; return the future of its reply.
-
-        For a hot path that must know the bytes left before it returns (the daemon's order
-        path journals the request first, then calls this in the tick's own callback). The
-        call is counted by the rate limiter and written before this returns, or nothing is
-        written and it raises: ``ConnectionLost`` with no session up, ``RateLimitError``
-        (code ``ClientRateLimit``) when the limiter would make it wait. Check
-        ``is_connected`` and ``limiter.wait_time(call)`` first. The future gets the reply or
-        the exception :meth:`request` would raise (``ApiError``, ``ConnectionLost``); there
-        is no timeout here: cancel the future to give up on the reply (its ``req_id`` is
-        then forgotten). Not retried: a ``RateLimit`` reply penalises the group, as for
-        :meth:`request`.
-        """
-        call = schema_check.call_of(request)
-        transport = self._transport
-        if (self._failed is not None or not self._up.is_set() or transport is None
-                or not transport.is_open):
-            raise ConnectionLost(f"not connected: {call} not sent", call=call)
-        if not self.limiter.try_acquire(call):
-            raise RateLimitError("ClientRateLimit", f"{call} would wait for the rate limiter; "
-                                 "not sent", msg_type=call)
-        req_id = next(self._req_ids)
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[req_id] = _Pending(future, call)
-        try:
-            self._send(transport, {**request, "req_id": req_id})
-        except BaseException:
-            self._pending.pop(req_id, None)
-            raise
-        future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
-        return future
-
-    def _sent_done(self, future: asyncio.Future[Message], req_id: int, call: str) -> None:
-        self._pending.pop(req_id, None)
-        if future.cancelled():
-            return
-        if isinstance(future.exception(), RateLimitError):
-            self.limiter.penalise(call)
-        elif future.exception() is None:
-            self.limiter.succeeded(call)
-
     async def subscribe(self, request: Message, *, timeout: float | None = None) -> Subscription:
         """Open a stream (adds ``subscribe: 1``); returns after the first reply.
 
@@ -371,15 +330,20 @@ class DerivClient:
     def _on_message(self, data: bytes) -> None:
         self.frame_time = perf_counter()
         self.stats["frames"] += 1
-        if self._typed_ticks:
-            # The fast path: a tick of a bound stream whose consumer takes raw tick values,
-            # not a reply anyone waits for; the same outcome as the general path below.
-            frame = tick_values(data)
-            if frame is not None:
-                sub = self.registry.by_id.get(frame.subscription.id)  # type: ignore[union-attr]
+        if self._typed_ticks and data.isascii():
+            # The fast path (see ``wire`` for why each condition): a tick of a bound stream
+            # whose consumer takes raw tick values, not a reply anyone waits for. Anything
+            # else goes the general way below, which gives the same outcome.
+            try:
+                frame = decode_tick(data)
+            except (MsgspecError, RecursionError):
+                frame = None
+            if (frame is not None and frame.msg_type == "tick" and frame.error is UNSET
+                    and (t := frame.tick) is not None
+                    and (ref := frame.subscription) is not None):
+                sub = self.registry.by_id.get(ref.id)
                 if sub is not None and sub.tick_listener is not None and (
                         frame.req_id is None or frame.req_id not in self._pending):
-                    t: Any = frame.tick
                     sub.tick_listener(t.symbol, t.epoch, t.quote, t.bid, t.ask, t.pip_size)
                     return
         try:

@@ -39,13 +39,7 @@ from tickgate.host.venues.deriv.errors import DerivError
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.ring import TickRing
 from tickgate.host.venues.deriv.subscriptions import Subscription
-from tickgate.host.venues.deriv.tickcheck import (
-    EXACT,
-    HALF_EVEN,
-    SCALES,
-    TickCheck,
-    normalise,
-)
+from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, normalise
 
 log = get_logger(__name__)
 GAP_FACTOR = 1.5
@@ -137,14 +131,17 @@ class TickFeed:
         if tick.__class__ is not dict or msg.get("msg_type") != "tick" or "error" in msg:
             self.stats["not_tick"] += 1
             return
-        self.ingest_tick(tick.get("symbol"), tick.get("epoch"), tick.get("quote"),  # type: ignore
-                         tick.get("bid"), tick.get("ask"), tick.get("pip_size"))  # type: ignore
+        symbol = tick.get("symbol")  # type: ignore[union-attr]
+        self.ingest_tick(symbol if symbol.__class__ is str else None,  # hashable for the dict
+                         tick.get("epoch"), tick.get("quote"), tick.get("bid"),  # type: ignore
+                         tick.get("ask"), tick.get("pip_size"))  # type: ignore[union-attr]
 
     def ingest_tick(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
                     pip_size: Any) -> None:
-        """Handle one tick given by its ``tick`` object's values as they came (None: absent);
-        what ``ingest`` does with the whole message, and the client's typed fast path."""
-        ring = self.rings.get(symbol) if symbol.__class__ is str else None
+        """Handle one tick given by its ``tick`` object's values as they came (None: absent;
+        ``symbol`` a str or None); what ``ingest`` does with the whole message, and the
+        client's typed fast path."""
+        ring = self.rings.get(symbol)
         if ring is None:
             self.stats["unknown_symbol"] += 1
             return
@@ -152,13 +149,15 @@ class TickFeed:
             pip_size = int(pip_size) if isinstance(pip_size, int | float) and \
                 math.isfinite(pip_size) else None
         scale = SCALES.get(pip_size)
+        # normalise()'s common case inline; its constants as literals (folded by the
+        # compiler): -2.0**51 < v < 2.0**51 is -EXACT < v < EXACT, 1.5 * 2.0**52 HALF_EVEN
         if (scale is not None and quote.__class__ is float and bid.__class__ is float
-                and ask.__class__ is float and -EXACT < (vq := quote * scale) < EXACT
-                and -EXACT < (vb := bid * scale) < EXACT
-                and -EXACT < (va := ask * scale) < EXACT):   # normalise()'s common case
-            quote = (vq + HALF_EVEN - HALF_EVEN) / scale
-            bid = (vb + HALF_EVEN - HALF_EVEN) / scale
-            ask = (va + HALF_EVEN - HALF_EVEN) / scale
+                and ask.__class__ is float and -2.0**51 < (vq := quote * scale) < 2.0**51
+                and -2.0**51 < (vb := bid * scale) < 2.0**51
+                and -2.0**51 < (va := ask * scale) < 2.0**51):
+            quote = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+            bid = (vb + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+            ask = (va + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
         else:
             quote = normalise(quote, pip_size)
             bid = normalise(bid, pip_size)
@@ -183,20 +182,20 @@ class TickFeed:
             self._resync.discard(symbol)
         clock = self._clock
         now = clock() if clock is not None else time.time() + self._offset
-        if (epoch.__class__ is int and quote > 0 and quote - quote == 0.0    # quote: a float
+        if (epoch.__class__ is int and quote > 0.0 and quote - quote == 0.0  # quote: a float
                 and (last is None or epoch > last) and epoch >= now - check.stale_after_s):
             check.last_epoch[symbol] = epoch    # TickCheck.check's common case, inline
             check.accepted[symbol] += 1
         elif check.check(symbol, epoch, quote, now) is not None:
             return
-        i = ring._next                          # TickRing.append, inline
+        n = ring.total                          # TickRing.append, inline
+        i = n % ring.capacity
         e, q, b, a = ring._store
         e[i] = epoch
         q[i] = quote
         b[i] = bid
         a[i] = ask
-        ring._next = i + 1 if i + 1 < ring.capacity else 0
-        ring.total += 1
+        ring.total = n + 1
         for hook in self.on_tick:
             hook(symbol, epoch, quote)
 

@@ -23,7 +23,7 @@ _NAN = float("nan")
 class TickRing:
     """The last ``capacity`` ticks of one symbol."""
 
-    __slots__ = ("capacity", "epoch", "quote", "bid", "ask", "_next", "total", "_store")
+    __slots__ = ("capacity", "epoch", "quote", "bid", "ask", "total", "_store")
 
     def __init__(self, capacity: int = 4096) -> None:
         if capacity < 1:
@@ -36,19 +36,23 @@ class TickRing:
         self.quote = np.frombuffer(q, dtype=np.float64)
         self.bid = np.frombuffer(b, dtype=np.float64)
         self.ask = np.frombuffer(a, dtype=np.float64)
-        self._next = 0          # slot the next tick goes to
-        self.total = 0          # ticks ever appended
+        self.total = 0          # ticks ever appended; the next goes to total % capacity
 
     def append(self, epoch: int, quote: float, bid: float = _NAN, ask: float = _NAN) -> None:
         """Store one tick in place, overwriting the oldest when full."""
-        i = self._next
+        n = self.total
+        i = n % self.capacity
         e, q, b, a = self._store
         e[i] = epoch
         q[i] = quote
         b[i] = bid
         a[i] = ask
-        self._next = i + 1 if i + 1 < self.capacity else 0
-        self.total += 1
+        self.total = n + 1
+
+    @property
+    def _next(self) -> int:
+        """The slot the next tick goes to."""
+        return self.total % self.capacity
 
     def __len__(self) -> int:
         return min(self.total, self.capacity)

@@ -28,8 +28,8 @@ REASONS = ("nan", "non_positive", "duplicate", "out_of_order", "stale")
 SCALES = {p: 10.0 ** p for p in range(13)}
 #: ``v + HALF_EVEN - HALF_EVEN`` is ``float(round(v))`` (to an integer, half to even: the
 #: addition's own rounding) for ``-EXACT < v < EXACT``: ``1.5 * 2**52`` and ``2**51``.
-HALF_EVEN = 6755399441055744.0
-EXACT = 2251799813685248.0
+HALF_EVEN = 1.5 * 2.0**52
+EXACT = 2.0**51
 
 
 def normalise(value: object, pip_size: int | None) -> float:

@@ -2,21 +2,21 @@
 
 ``decode_tick(data)`` decodes one frame into a ``TickFrame`` (only the fields the client and
 the feed read; ``echo_req`` and the rest are skipped, not built) or raises. It is a shortcut,
-never a second set of rules: for any frame it accepts, each field holds the value
-``orjson.loads`` would give for it (so the same code handles both), and a frame it refuses
-goes the general way (``orjson.loads`` into a dict), which decides what the frame is (a
-reply, another stream's message, malformed...). ``tick_values(data)`` is that contract in one
-call: the decoded frame, or None when the frame must go the general way.
+never a second set of rules: for any frame the client takes this way, each field holds the
+value ``orjson.loads`` would give for it (so the same code handles both), and any other
+frame goes the general way (``orjson.loads`` into a dict), which decides what the frame is
+(a reply, another stream's message, malformed...). ``DerivClient._on_message`` takes a frame
+this way when (tests pin each point, ``tests/venues/test_deriv_fastpath.py``):
 
-What makes the two decoders agree on the frames the fast path takes (tests pin each point):
-
-- only ASCII frames (Deriv's ticks are): msgspec does not check UTF-8 inside the strings it
-  skips, orjson refuses invalid UTF-8 anywhere;
-- integers within int64 only: orjson makes a float of one outside ``-2**63`` to
-  ``2**64 - 1``, msgspec an int (and its bounds stop at int64);
-- prices typed ``float | int``: JSON ``1E2`` is a float and ``100`` an int in both;
-- ``msg_type`` must be ``"tick"``; ``error`` present (even ``null``) means the general way;
-  the last of duplicate keys wins in both.
+- the frame is ASCII (Deriv's ticks are): msgspec does not check UTF-8 inside the strings
+  it skips, orjson refuses invalid UTF-8 anywhere;
+- it decodes (a ``MsgspecError`` or ``RecursionError`` otherwise): integers within int64
+  only, since orjson makes a float of one outside ``-2**63`` to ``2**64 - 1`` and msgspec an
+  int (and msgspec's bounds stop at int64); prices are ``float | int`` (JSON ``1E2`` is a
+  float and ``100`` an int in both); the last of duplicate keys wins in both;
+- ``msg_type`` is ``"tick"``, there is no ``error`` (not even ``null``), ``tick`` and
+  ``subscription`` are objects, the stream id is bound to a subscription listening with
+  ``ticks=``, and ``req_id`` is no request's still waiting for its reply.
 """
 
 from __future__ import annotations
@@ -61,19 +61,3 @@ class TickFrame(msgspec.Struct, gc=False):
 
 
 decode_tick = msgspec.json.Decoder(TickFrame).decode
-
-
-def tick_values(data: bytes) -> TickFrame | None:
-    """``data`` decoded as a tick frame, or None: the frame must go the general way.
-
-    When not None, ``msg_type`` is ``"tick"`` and ``tick`` and ``subscription`` are there."""
-    if not data.isascii():
-        return None
-    try:
-        frame = decode_tick(data)
-    except (msgspec.MsgspecError, RecursionError):
-        return None
-    if (frame.msg_type != "tick" or frame.tick is None or frame.subscription is None
-            or frame.error is not msgspec.UNSET):
-        return None
-    return frame
