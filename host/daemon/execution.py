@@ -26,8 +26,9 @@ callback, journals the intent and its ``send`` (one line of the journal's write-
 when it has one, else one commit, on the event loop), counts the request with the client's
 rate limiter and writes the ``buy`` (or the first ``sell`` of a close) with
 :meth:`DerivClient.send_nowait`, with no task created and nothing awaited before the bytes
-leave; then the written-ahead events are committed to the log, and a task is started to
-wait for the reply. An intent that cannot
+leave; a task is started to wait for the reply, and the written-ahead events are committed
+to the log in a callback that runs before it (after the other frames of the same socket
+read, which need not wait for that commit). An intent that cannot
 leave at once (no session, the rate limiter would wait) takes the task path as before.
 
 Concurrency: one order per symbol at a time (an intent for a busy or blocked symbol is
@@ -172,6 +173,7 @@ class Executor:
             ("intent", cid, None, data), ("send", cid, None, {"call": call})]
         journal = self.journal
         ahead = journal.has_ahead
+        seqs: list[int] = []
         if ahead:                          # one write now, the log's commit after the send
             journal.write_ahead(events)
         else:
@@ -184,14 +186,23 @@ class Executor:
             future = asyncio.get_running_loop().create_future()
             future.set_exception(ConnectionLost(f"not sent: {err}", call=call))
         t0 = time.perf_counter()
-        # The bytes have left; the events reach the log (written ahead) and the live state
-        # now, in the same synchronous step: no reply can be handled before them.
-        if ahead:
-            seqs = journal.append_many(events, merged_ahead=True)
-        self._apply_sent(seqs, cid, call, data)
         self.stats.orders += 1
         self.stats.latency["tick_to_order"].append((t0 - intent.arrived) * 1e6)
+        if ahead:
+            # The bytes have left; the written-ahead events reach the log and the live state
+            # in a callback scheduled now, after the other frames of this socket read: every
+            # later journal write (this order's reply, a close) comes from a task step or
+            # a callback scheduled after it, so the log keeps the events' order.
+            asyncio.get_running_loop().call_soon(self._commit_sent, events, cid, call, data)
+        else:
+            self._apply_sent(seqs, cid, call, data)
         return _Sent(cid, call, future, t0, rec)
+
+    def _commit_sent(self, events: list[tuple[str, str | None, int | None, dict[str, Any]]],
+                     client_id: str, call: str, data: dict[str, Any]) -> None:
+        """Append written-ahead events to the log and apply them to the live state."""
+        seqs = self.journal.append_many(events, merged_ahead=True)
+        self._apply_sent(seqs, client_id, call, data)
 
     def _buy_request(self, intent: OrderIntent, lots: int
                      ) -> tuple[dict[str, Any], dict[str, Any]]:
