@@ -17,7 +17,13 @@ shared core the simulator, woken by the daemon's request, preempts the daemon in
 
 Only ticks that produce an order are measured. Figures (µs, p50/p99/p99.9): tick → first
 request (``proposal`` in proposal mode, else the ``buy``/``sell`` itself), tick → ``buy``,
-tick → money request (``buy`` or ``sell``).
+tick → money request (``buy`` or ``sell``). The frame's stamp is taken when its own
+callback starts, so time a frame spent behind the frames before it in the same socket read
+(their parsing, an order of theirs and its journal commit) is not in those figures;
+``sim_send_*`` start instead from when the simulator called the send of the tick's frame
+(the same monotonic clock in both processes): loopback delivery and that wait included.
+Stages: tick → verdict (``Executor.submit`` called), verdict → request written inside
+``submit`` (the synchronous path) or verdict → task → request (the task path).
 
 Set-up for many orders: ten symbols (five 1 s, five 2 s), the simulator's clock
 ``--speed`` times real time, the decision unit on momentum with a threshold of 1 (it fires
@@ -25,6 +31,8 @@ on most sign changes of the momentum), loose risk limits, no take-profit/stop-lo
 simulator publishes API limits a thousand times Deriv's (the client's rate limiter would
 otherwise hold orders to Deriv's 3 a second, and its wait is not the hot path). The
 journal lives in a temporary directory on the machine's disk (``/var/tmp``).
+
+The daemon's defaults (direct ``buy``, ``journal_sync = "normal"``) are the bench's.
 
     .venv/bin/python bench/bench_tick_to_order.py [--duration 30] [--speed 20]
         [--order-mode direct|proposal] [--journal-sync full|normal] [--inline-max 16]
@@ -52,14 +60,36 @@ SYMBOLS = ["1HZ10V", "1HZ25V", "1HZ50V", "1HZ75V", "1HZ100V",
            "R_10", "R_25", "R_50", "R_75", "R_100"]
 
 
-def _sim(speed: float, out: mp.Queue, cpu: int | None) -> None:
-    """The simulator, in its own process (on core ``cpu``), with API limits ×1000."""
+def _sim(speed: float, out: mp.Queue, cpu: int | None, stamps: str) -> None:
+    """The simulator, in its own process (on core ``cpu``), with API limits ×1000; the
+    time each tick frame's send is called (``perf_counter``: CLOCK_MONOTONIC, the same clock
+    in both processes), written to ``stamps`` when the process gets SIGTERM."""
+    import signal
+
     import uvloop
 
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
 
     from tickgate.host.simserver import handlers, server
+    from tickgate.host.simserver.connection import Connection
+
+    sent: list[tuple[str, int, float]] = []
+    send = Connection.send
+
+    def stamped(conn: Connection, msg: dict[str, Any]) -> None:
+        if msg.get("msg_type") == "tick":
+            tick = msg["tick"]
+            sent.append((tick["symbol"], int(tick["epoch"]), time.perf_counter()))
+        send(conn, msg)
+
+    def dump(*_: Any) -> None:
+        with open(stamps, "w", encoding="utf-8") as f:
+            json.dump(sent, f)
+        os._exit(0)
+
+    Connection.send = stamped           # type: ignore[method-assign]
+    signal.signal(signal.SIGTERM, dump)
 
     plain = handlers.website_status_payload
 
@@ -137,7 +167,7 @@ class Probe:
 
         def traced_submit(ex: Executor, intent: Any) -> bool:
             rec = {"tick": intent.arrived, "submit": time.perf_counter(), "task": None,
-                   "sent": []}
+                   "sent": [], "key": (intent.symbol, int(intent.venue_epoch))}
             probe.orders.append(rec)
             probe.by_intent[id(intent)] = rec
             probe.current = rec
@@ -153,7 +183,7 @@ class Probe:
                 rec["task"] = time.perf_counter()
                 probe.task_key[task] = rec
             try:
-                await run(ex, intent, first)
+                await (run(ex, intent) if first is None else run(ex, intent, first))
             finally:
                 probe.task_key.pop(task, None)
 
@@ -177,13 +207,19 @@ class Probe:
         Transport.send = traced_write       # type: ignore[method-assign]
         gc.callbacks.append(gc_timer)
 
-    def figures(self) -> dict[str, dict[str, float]]:
+    def figures(self, sim_sent: dict[tuple[str, int], float]) -> dict[str, dict[str, float]]:
+        """Percentiles of each series; ``sim_sent``: when the simulator called the send of
+        each tick frame, by (symbol, epoch)."""
         series: dict[str, list[float]] = defaultdict(list)
         for rec in self.orders:
             sends, t0 = rec["sent"], rec["tick"]
             if not sends:
                 continue
             series["tick_to_first_request"].append((sends[0][1] - t0) * 1e6)
+            t_sim = sim_sent.get(rec["key"])
+            if t_sim is not None:
+                series["sim_send_to_frame"].append((t0 - t_sim) * 1e6)
+                series["sim_send_to_first_request"].append((sends[0][1] - t_sim) * 1e6)
             for call, t, t_write in sends:
                 if call in ("buy", "sell"):
                     series["tick_to_money_request"].append((t - t0) * 1e6)
@@ -205,7 +241,7 @@ class Probe:
             out[name] = {"samples": len(a), "p50_us": float(np.percentile(a, 50)),
                          "p99_us": float(np.percentile(a, 99)),
                          "p999_us": float(np.percentile(a, 99.9)),
-                         "max_us": float(a.max())}
+                         "min_us": float(a.min()), "max_us": float(a.max())}
         return out
 
     def gc_figures(self) -> dict[str, dict[str, float]]:
@@ -238,8 +274,10 @@ def main() -> None:
     url_q: mp.Queue = ctx.Queue()
     cpus = sorted(os.sched_getaffinity(0))
     pin = args.pin and len(cpus) >= 2
-    sim = ctx.Process(target=_sim, args=(args.speed, url_q, cpus[-1] if pin else None),
-                      daemon=True)
+    stamps = tempfile.NamedTemporaryFile(prefix="tickgate-bench-", suffix=".json",
+                                         delete=False).name
+    sim = ctx.Process(target=_sim, args=(args.speed, url_q, cpus[-1] if pin else None,
+                                         stamps), daemon=True)
     sim.start()
     if pin:
         os.sched_setaffinity(0, {cpus[0]})
@@ -262,6 +300,13 @@ def main() -> None:
     finally:
         sim.terminate()
         sim.join()
+    try:
+        with open(stamps, encoding="utf-8") as f:
+            sim_sent = {(sym, epoch): t for sym, epoch, t in json.load(f)}
+    except (OSError, ValueError):
+        sim_sent = {}
+    finally:
+        os.unlink(stamps)
     summary = daemon.stats.summary()
     result = {
         "config": {"order_mode": args.order_mode, "journal_sync": args.journal_sync,
@@ -273,7 +318,7 @@ def main() -> None:
         "fills": summary["fills"], "dropped": summary["dropped"],
         "board_call": summary["latency"]["board_call"],
         "tick_to_verdict": summary["latency"]["tick_to_verdict"],
-        "figures": probe.figures(),
+        "figures": probe.figures(sim_sent),
         "gc": probe.gc_figures(),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "loadavg_before": [round(x, 2) for x in load0],
