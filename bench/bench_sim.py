@@ -16,6 +16,8 @@ board (:mod:`tickgate.drivers.model_board`) runs the same ticks beside it when i
 importable. The library build (or the cache hit) is timed separately and not counted.
 Prints a markdown table; ``--json PATH`` writes the figures. ``--library PATH`` runs another
 build of the simulated board (e.g. an older one, for a before/after on the same Verilog).
+``--copy`` runs the driver's batches the way they ran before S2MM wrote into the result
+(:meth:`Board._transfer_into`'s default: a fresh array per batch, then a copy).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ from tickgate.drivers.board import Board
 from tickgate.drivers.sim_board import SimBoard
 from tickgate.gateware.params import EngineParams
 from tickgate.sim.train import training_ticks as make_ticks
+
+
+class CopyingSimBoard(SimBoard):
+    """The simulated board with the default (copying) batch path, for ``--copy``."""
+
+    _transfer_into = Board._transfer_into
 
 
 def run(board: Board, ticks: np.ndarray, repeat: int) -> tuple[float, int]:
@@ -79,11 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="write the figures to this JSON file")
     parser.add_argument("--library", help="load this simulated-board library, not the build")
+    parser.add_argument("--copy", action="store_true",
+                        help="each batch into a fresh array, then copied (the older path)")
     args = parser.parse_args(argv)
     params = EngineParams(n_symbols=args.symbols)
 
     start = time.perf_counter()
-    sim = SimBoard.create(params=params, max_batch=args.batch, library=args.library)
+    board_class = CopyingSimBoard if args.copy else SimBoard
+    sim = board_class.create(params=params, max_batch=args.batch, library=args.library)
     sim.open()
     opened = time.perf_counter() - start
     sim.clear_kill()
@@ -104,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
                "load": [round(x, 2) for x in os.getloadavg()]}
     print(f"simulated board: {args.symbols} symbols, batches of {args.batch:,}, "
-          f"{args.ticks:,} ticks, best of {args.repeat}; library {sim.library_path} "
+          f"{args.ticks:,} ticks, best of {args.repeat}; library {sim.library_path}"
+          f"{' (copying batches)' if args.copy else ''} "
           f"(open incl. build check {opened:.1f} s); {machine['nproc']} CPUs, {machine['cpu']}; "
           f"load average {machine['load']}")
     print()
@@ -119,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "symbols": args.symbols,
-                                               "batch": args.batch, "rows": rows}, indent=2))
+                                               "batch": args.batch, "copy": args.copy,
+                                               "rows": rows}, indent=2))
     sim.close()
     if model is not None:
         model.close()
