@@ -36,7 +36,10 @@ The daemon's defaults (direct ``buy``, ``journal_sync = "normal"``) are the benc
 
     .venv/bin/python bench/bench_tick_to_order.py [--duration 30] [--speed 20]
         [--order-mode direct|proposal] [--journal-sync full|normal] [--inline-max 16]
-        [--json FILE]
+        [--realtime] [--json FILE]
+
+``--realtime`` puts both processes on SCHED_FIFO (CAP_SYS_NICE needed): on a machine
+shared with other jobs it shows the path's own latency without the scheduler's.
 """
 
 from __future__ import annotations
@@ -60,7 +63,14 @@ SYMBOLS = ["1HZ10V", "1HZ25V", "1HZ50V", "1HZ75V", "1HZ100V",
            "R_10", "R_25", "R_50", "R_75", "R_100"]
 
 
-def _sim(speed: float, out: mp.Queue, cpu: int | None, stamps: str) -> None:
+def _realtime() -> None:
+    """This process (and the threads it starts after) on SCHED_FIFO priority 10: other
+    jobs on its core no longer preempt it (``--realtime``; needs CAP_SYS_NICE)."""
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+
+
+def _sim(speed: float, out: mp.Queue, cpu: int | None, stamps: str,
+         realtime: bool = False) -> None:
     """The simulator, in its own process (on core ``cpu``), with API limits ×1000; the
     time each tick frame's send is called (``perf_counter``: CLOCK_MONOTONIC, the same clock
     in both processes), written to ``stamps`` when the process gets SIGTERM."""
@@ -70,6 +80,8 @@ def _sim(speed: float, out: mp.Queue, cpu: int | None, stamps: str) -> None:
 
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
+    if realtime:
+        _realtime()
 
     from tickgate.host.simserver import handlers, server
     from tickgate.host.simserver.connection import Connection
@@ -262,6 +274,9 @@ def main() -> None:
                         help="trade the first N of the ten symbols")
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--profile", help="cProfile the daemon's run into this file")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run the daemon and the simulator on SCHED_FIFO (other jobs on "
+                             "their cores no longer preempt them)")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="do not pin the daemon and the simulator to separate cores")
     args = parser.parse_args()
@@ -277,10 +292,12 @@ def main() -> None:
     stamps = tempfile.NamedTemporaryFile(prefix="tickgate-bench-", suffix=".json",
                                          delete=False).name
     sim = ctx.Process(target=_sim, args=(args.speed, url_q, cpus[-1] if pin else None,
-                                         stamps), daemon=True)
+                                         stamps, args.realtime), daemon=True)
     sim.start()
     if pin:
         os.sched_setaffinity(0, {cpus[0]})
+    if args.realtime:
+        _realtime()
     probe = Probe()
     probe.install()
     os.environ["TICKGATE_BENCH_TOKEN"] = TOKEN
@@ -312,6 +329,7 @@ def main() -> None:
         "config": {"order_mode": args.order_mode, "journal_sync": args.journal_sync,
                    "symbols": args.symbols, "pinned": pin,
                    "inline_max": args.inline_max, "speed": args.speed,
+                   "realtime": args.realtime,
                    "duration_s": args.duration},
         "exit_status": status, "ticks": summary["ticks"], "intents": summary["intents"],
         "accepted": summary["accepted"], "orders": summary["orders"],
@@ -325,7 +343,8 @@ def main() -> None:
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"tick → order, daemon on uvloop, model board, simulator in another process "
-          f"({args.order_mode}, journal {args.journal_sync}, inline ≤ {args.inline_max})")
+          f"({args.order_mode}, journal {args.journal_sync}, inline ≤ {args.inline_max}"
+          f"{', SCHED_FIFO' if args.realtime else ''})")
     print(f"  ticks {result['ticks']}  intents {result['intents']}  accepted "
           f"{result['accepted']}  orders {result['orders']}  fills {result['fills']}  "
           f"dropped {result['dropped']}")

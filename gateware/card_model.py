@@ -262,6 +262,16 @@ class CardModel:
         self._count("records_out", n=len(out))
         if port == "tick" and not self.top.intents:
             return out                      # most tick batches carry no order
+        if len(out) == 1:                   # one order record: scalar counts
+            reject = int(out["reject"][0])
+            if not reject:
+                self._count("accepted")
+                return out
+            self._count("rejected")
+            for k in range(Reject.COUNT):
+                if reject >> k & 1:
+                    self._count("reject_count", k)
+            return out
         rejects = out["reject"][(out["kind"] & OutputKind.ORDER) != 0]
         if len(rejects):
             refused = rejects[rejects != 0]
