@@ -1,11 +1,11 @@
 """Tick ingest: our Deriv client against the official python-deriv-api, the same stream.
 
-A sender in *its own process* (picows on uvloop) waits for one ``ticks`` subscribe request,
-then sends ``--count`` Deriv ``tick`` envelopes (ten symbols in turn, each symbol's epoch
-one second after its previous tick, the request's ``req_id``, one subscription id per
-symbol; ~300 bytes of JSON each), encoded and framed (WebSocket text frames) before the
-request arrives, so sending is writes of 1 MB to the socket. Receivers, in this process,
-one at a time, each with a fresh sender:
+A sender in *its own process* (picows on uvloop) answers ``time`` and waits for one
+``ticks`` subscribe request, then sends ``--count`` Deriv ``tick`` envelopes (ten symbols in
+turn, each symbol's epoch one second after its previous tick, the request's ``req_id``, one
+subscription id per symbol; ~300 bytes of JSON each), encoded and framed (WebSocket text
+frames) before the request arrives, so sending is writes of 1 MB to the socket. Receivers,
+in this process, one at a time, each with a fresh sender:
 
 - ``sender``: a bare picows receiver that counts frames and parses nothing, in another
   process: the sender's own rate, which must be above every receiver's;
@@ -14,8 +14,10 @@ one at a time, each with a fresh sender:
   -r bench/requirements-bench.txt``: it pins websockets 10.3, which has no wheel for
   Python 3.11; it runs on websockets 17);
 - ``ours``: ``DerivClient`` + ``TickFeed`` as the daemon runs them (``inline``: ingested in
-  the transport callback): decoded, routed, validated, normalised to ``pip_size``, appended
-  to each symbol's ring buffer and handed to ``on_tick``;
+  the transport callback; its clock from a ``time`` call, as in the daemon, which the sender
+  answers with the stream's last epoch; no tick stale): decoded (the typed tick path),
+  routed, validated, normalised to ``pip_size``, appended to each symbol's ring buffer and
+  handed to ``on_tick``;
 - ``ours+board``: the same, with the daemon's batching into the model board
   (``BoardRunner``: tick packing and ``process_ticks``, small batches inline).
 
@@ -76,24 +78,31 @@ def _wire(messages: list[bytes]) -> bytes:
 
 
 def _sender(count: int, port_out: mp.Queue) -> None:
-    """The sender process: answer the first request with the whole stream (encoded in
-    advance for ``req_id`` 1, every receiver's first request; re-encoded otherwise)."""
+    """The sender process: answer ``time``, and a ``ticks`` request with the whole stream
+    (encoded in advance for ``req_id`` 1 and 2, the receivers' requests; re-encoded
+    otherwise)."""
     import uvloop
     from picows import WSListener, WSMsgType, ws_create_server
 
     request = {"ticks": SYMBOLS, "subscribe": 1}
-    ready = _wire(_messages(count, 1, request))
+    # req_id 1: the official client's and the counter's request; 2: ours, after ``time``
+    ready = {rid: _wire(_messages(count, rid, request)) for rid in (1, 2)}
 
     class Sender(WSListener):
         def on_ws_frame(self, transport, frame) -> None:  # noqa: ANN001
             if frame.msg_type != WSMsgType.TEXT:
                 return
             req = orjson.loads(frame.get_payload_as_bytes())
+            if "time" in req:             # the feed's clock sync: Deriv's time at the stream's end
+                transport.send(WSMsgType.TEXT, orjson.dumps({
+                    "echo_req": req, "msg_type": "time", "req_id": req.get("req_id"),
+                    "time": EPOCH0 + count // len(SYMBOLS)}))
+                return
             if "ticks" not in req:
                 return
             echo = {k: v for k, v in req.items() if k != "req_id"}
-            wire = ready if (req.get("req_id"), echo) == (1, request) else \
-                _wire(_messages(count, req.get("req_id", 1), echo))
+            wire = ready[req["req_id"]] if echo == request and req.get("req_id") in ready \
+                else _wire(_messages(count, req.get("req_id", 1), echo))
             write = transport.underlying_transport.write
             for start in range(0, len(wire), CHUNK):
                 write(wire[start:start + CHUNK])
@@ -165,7 +174,6 @@ async def _ours(url: str, count: int, board: bool = False) -> float:
     from tickgate.host.venues.deriv.feed import TickFeed
 
     done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-    last_epoch = EPOCH0 + count // len(SYMBOLS)
     hooks: list[Any] = []
     n = 0
 
@@ -182,8 +190,9 @@ async def _ours(url: str, count: int, board: bool = False) -> float:
         hooks.append(pump.on_tick)
     hooks.append(on_tick)
     async with DerivClient(UrlConnector(url), keepalive_s=None, read_limits=False) as client:
-        feed = TickFeed(client, SYMBOLS, stale_after_s=1e9, clock=lambda: last_epoch,
-                        inline=True)
+        # the daemon's clock (server time from ``time``); a stale window wider than the
+        # stream's span of epochs (count / 10 s)
+        feed = TickFeed(client, SYMBOLS, stale_after_s=1e9, inline=True)
         feed.on_tick.extend(hooks)
         t0 = time.perf_counter()
         await feed.start()

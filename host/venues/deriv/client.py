@@ -343,7 +343,7 @@ class DerivClient:
                     and (ref := frame.subscription) is not None):
                 sub = self.registry.by_id.get(ref.id)
                 if sub is not None and sub.tick_listener is not None and (
-                        frame.req_id is None or frame.req_id not in self._pending):
+                        not self._pending or frame.req_id not in self._pending):
                     sub.tick_listener(t.symbol, t.epoch, t.quote, t.bid, t.ask, t.pip_size)
                     return
         try:

@@ -182,9 +182,11 @@ class TickFeed:
             self._resync.discard(symbol)
         clock = self._clock
         now = clock() if clock is not None else time.time() + self._offset
-        if (epoch.__class__ is int and quote > 0.0 and quote - quote == 0.0  # quote: a float
-                and (last is None or epoch > last) and epoch >= now - check.stale_after_s):
-            check.last_epoch[symbol] = epoch    # TickCheck.check's common case, inline
+        # TickCheck.check's common case, inline (quote, normalised, is finite or NaN: no
+        # infinity to test for, and NaN > 0.0 is false)
+        if (epoch.__class__ is int and quote > 0.0 and (last is None or epoch > last)
+                and epoch >= now - check.stale_after_s):
+            check.last_epoch[symbol] = epoch
             check.accepted[symbol] += 1
         elif check.check(symbol, epoch, quote, now) is not None:
             return
