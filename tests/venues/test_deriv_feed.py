@@ -15,6 +15,7 @@ from tickgate.host.simserver.symbols import BY_SYMBOL
 from tickgate.host.venues.deriv import Backoff, DerivClient
 from tickgate.host.venues.deriv.feed import TickFeed, tick_interval
 from tickgate.host.venues.deriv.ring import TickRing
+from tickgate.host.venues.deriv.tickcheck import normalise
 
 
 def test_ring_wraps_in_order_without_allocating_per_tick() -> None:
@@ -101,14 +102,19 @@ async def test_sixteen_symbols_subscribed_at_once() -> None:
             assert np.all(np.diff(epoch) > 0)
 
 
+@pytest.mark.parametrize("inline", [False, True], ids=["queue", "inline-typed"])
+def test_a_gap_is_backfilled_from_ticks_history(inline: bool) -> None:
+    _gap_backfilled(inline)
+
+
 @async_test
-async def test_a_gap_is_backfilled_from_ticks_history() -> None:
+async def _gap_backfilled(inline: bool) -> None:
     async with SimServer(port=0, tokens=TOKENS, speed=10) as server:
         connector = FlakyConnector(server.url)
         client = DerivClient(connector, keepalive_s=None, on_send=[SendLog()],
                              backoff=Backoff(base=1.2, rng=lambda: 0.0))
         async with client:
-            feed = TickFeed(client, ["R_10", "1HZ10V"], capacity=512)
+            feed = TickFeed(client, ["R_10", "1HZ10V"], capacity=512, inline=inline)
             await feed.start()
             await wait_for(lambda: len(feed.rings["R_10"]) >= 3, 5)
             connector.fail = 1                     # down ~1.2 s real = ~12 s simulated
@@ -116,6 +122,7 @@ async def test_a_gap_is_backfilled_from_ticks_history() -> None:
             await wait_for(lambda: client.stats["reconnects"] == 1, 5)
             await wait_for(lambda: len(feed.rings["R_10"]) >= 12, 5)
             await feed.stop()
+        assert client._typed_ticks == inline          # the typed path, across the reconnect
         history = client.on_send[0].calls("ticks_history")
         assert {r["ticks_history"] for r in history} == {"R_10", "1HZ10V"}
         assert feed.gaps["R_10"] >= 1 and feed.backfilled["R_10"] >= 4
@@ -126,3 +133,18 @@ async def test_a_gap_is_backfilled_from_ticks_history() -> None:
             path = server.market.path(symbol)
             want = {t.epoch: t.quote for t in path.ticks_between(epoch[0], epoch[-1])}
             assert [want[int(e)] for e in epoch] == pytest.approx(list(quote))
+
+
+def test_normalise_gives_the_double_round_gives_at_every_pip_size() -> None:
+    rng = np.random.default_rng(7)
+    for pip in range(13):
+        scale = 10.0 ** pip
+        exact = 2.0**51 / scale
+        values = [*rng.uniform(-1e6, 1e6, 2000), *(rng.integers(-10**6, 10**6, 500) + 0.5)
+                  / scale, 0.0, -0.0, -0.4 / scale, 0.5 / scale, 1.5 / scale, 2.5 / scale,
+                  exact, -exact, np.nextafter(exact, 0), np.nextafter(-exact, 0),
+                  exact * 4, 1e300]
+        for v in map(float, values):
+            want = round(v * scale) / scale if math.isfinite(v * scale) else round(v, pip)
+            got = normalise(v, pip)
+            assert got == want and math.copysign(1, got) == math.copysign(1, want), (v, pip)
