@@ -18,7 +18,10 @@ backfilled from ``ticks_history``.
 
 With ``inline=True`` the messages are ingested in the client's transport callback
 (:meth:`Subscription.listen`) rather than by a consumer task reading the stream's queue:
-one task switch less between a tick's bytes and ``on_tick`` (the daemon's hot path).
+one task switch less between a tick's bytes and ``on_tick`` (the daemon's hot path); and a
+well-formed tick frame is not built into a dict at all: the client decodes it with its typed
+decoder (``wire``) and calls ``ingest_tick`` with the ``tick`` object's values, the same
+function ``ingest`` ends in, so both give the same result for the same frame.
 
 ``now()`` for the stale rule is the wall clock plus the server's offset from a ``time`` call
 at start (Deriv's clock decides what is stale), or an injected clock.
