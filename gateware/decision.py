@@ -26,10 +26,9 @@ wrapped reading, identically in the model. So every sum and compare below is at 
 bits wide (Verilator evaluates it in native 64-bit words; before, the exact int64 reading
 needed 65- and 66-bit sums).
 
-A record whose ``valid`` has
-``FeatureValid.BAD_SYMBOL``, or (never from the engine) whose symbol is not below
-``n_symbols``, is *bad*: no state is read or written, ``o_score`` and ``o_saturated`` are 0
-and nothing fires.
+A record whose ``valid`` has ``FeatureValid.BAD_SYMBOL``, or (never from the engine) whose
+symbol is not below ``n_symbols``, is *bad*: no state is read or written, ``o_score`` and
+``o_saturated`` are 0 and nothing fires.
 
 Ports
 -----

@@ -27,7 +27,8 @@ on the card this is the identity; records fed to the unit directly (benches) get
 wrapped reading. It keeps every ``x_k`` within 52 bits and the gateware's datapath within
 64 (until this change the words were read whole and ``x_k`` needed 65 bits).
 
-Exactness in int64: ``|x_k| <= 2**47 + 2**50 < 2**51``, formed exactly; then
+Exactness in int64: ``|x_k| < 2**51`` (a difference of two numbers in ``[-2**50, 2**50)``,
+or ``price << 16`` and one), formed exactly; then
 ``|weight * q| <= 2**32`` and ``|score| <= 8 * 2**32 + 2**31 < 2**36``.
 """
 
