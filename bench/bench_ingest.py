@@ -18,8 +18,9 @@ in this process, one at a time, each with a fresh sender:
   answers with the stream's last epoch; no tick stale): decoded (the typed tick path),
   routed, validated, normalised to ``pip_size``, appended to each symbol's ring buffer and
   handed to ``on_tick``;
-- ``ours+board``: the same, with the daemon's batching into the model board
-  (``BoardRunner``: tick packing and ``process_ticks``, small batches inline).
+- ``ours+board``: the same, with the daemon's path into the model board (``BoardRunner``:
+  one tick at once with ``process_one`` when nothing is queued, else batches, small ones
+  inline).
 
 Figure: messages per second from the subscribe request to the last message processed, best
 of ``--repeat`` runs; the ratio ours / official; the load average around the run.
@@ -209,7 +210,9 @@ async def _ours(url: str, count: int, board: bool = False) -> float:
 
 
 class _BoardPump:
-    """The daemon's tick path into the model board (packing, batches, inline when small)."""
+    """The daemon's tick path into the model board (``Daemon._on_tick``: one tick through the
+    board at once when nothing is queued, ``BoardRunner.process_one``; else queued, packed and
+    run in batches by a pump task, inline when small)."""
 
     def __init__(self) -> None:
         from tickgate.host.daemon.boardloop import Batch, BoardRunner
@@ -221,6 +224,7 @@ class _BoardPump:
         self.pending = Batch.empty()
         self.ready = asyncio.Event()
         self.idle = asyncio.Event()
+        self.idle.set()
         self.task: asyncio.Task[None] | None = None
         self.ticks = 0
 
@@ -230,8 +234,15 @@ class _BoardPump:
 
     def on_tick(self, symbol: str, epoch: int, quote: float) -> None:
         p = self.pending
-        p.symbol.append(self.index[symbol])
-        p.pips.append(round(quote * 100))
+        index = self.index[symbol]
+        pips = round(quote * 100)
+        if not p.symbol:                  # nothing queued before it: at once, as the daemon
+            done = self.runner.process_one(index, pips, epoch)
+            if done is not None:
+                self.ticks += len(done[0])
+                return
+        p.symbol.append(index)
+        p.pips.append(pips)
         p.epoch.append(epoch)
         p.arrived.append(0.0)
         self.idle.clear()
