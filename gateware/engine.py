@@ -61,7 +61,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from amaranth.hdl import Const, MemoryData, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, MemoryData, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -82,7 +82,7 @@ SMOOTH_BITS = 50
 
 # Stages at which each block takes its first inputs (its cycle 0).
 _EMA_IN = 0
-_RSI_IN = 1
+_RSI_IN = 2
 _WINDOW_IN = 1
 _MINMAX_IN = 2
 _SIGNAL_IN = 3
@@ -108,6 +108,9 @@ class IndicatorEngine(wiring.Component):
     LATENCY = 8
     HAZARD_DISTANCE = 6
     HAZARD_WAIT = 5
+    #: Depth of the output FIFO (LUT RAM) and the most ticks accepted and not yet handed
+    #: out: more than the latency, so the credits never stop a stream whose output is ready.
+    FIFO_DEPTH = 16
 
     @staticmethod
     def out_stages(params: EngineParams) -> dict[str, int]:
@@ -155,17 +158,17 @@ class IndicatorEngine(wiring.Component):
         n = p.n_symbols
         m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS)
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS)
-        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS)
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True)
         m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
         m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
         m.submodules.window = win = WindowSums(p)
-        m.submodules.minmax = mm = MinMaxTree(p)
+        m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
+        for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
+            m.d.comb += block.en.eq(1)
 
         # ---------------------------------------------------------------- pipeline control
-        valid = [None] + [Signal(name=f"valid{k}") for k in range(1, top + 1)]
-        advance = Signal()
-        m.d.comb += advance.eq(~valid[top] | self.o_feature.ready)
-        dly = Delays(m, advance)
+        # Free-running: every register advances every cycle; valid[k] marks a tick in k.
+        dly = Delays(m)
 
         def at(value, stage: int, want: int):
             """Return ``value`` (computed in ``stage``) as seen in stage ``want``."""
@@ -173,10 +176,18 @@ class IndicatorEngine(wiring.Component):
 
         tick0 = self.i_tick.payload.data
         good0 = tick0.symbol < p.n_symbols
+        accept = Signal()
+        valid1 = Signal()
         tick1 = Signal(TICK_LAYOUT)
         last1 = Signal()
         good1 = Signal()
         cfg1 = Signal(CONFIG_LAYOUT)
+        m.d.sync += [
+            valid1.eq(accept),
+            tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
+            cfg1.eq(self.config),
+        ]
+        valid = [None] + [at(valid1, 1, k) for k in range(1, top + 1)]
         tick = [tick0] + [at(tick1, 1, k) for k in range(1, top + 1)]
         cfg = [None] + [at(cfg1, 1, k) for k in range(1, top + 1)]
         sym = [t.symbol for t in tick]
@@ -186,48 +197,56 @@ class IndicatorEngine(wiring.Component):
         in_flight = [valid[k] & good[k] & (sym[k] == tick0.symbol)
                      for k in range(1, self.HAZARD_DISTANCE)]
         hazard = reduce(or_, in_flight, Const(0))
-        accept = Signal()
+
+        # Credits: ticks accepted and not yet handed out; one more fits while there are
+        # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO).
+        occupied = Signal(range(self.FIFO_DEPTH + 1))
+        room = Signal()
+        pop = Signal()
         m.d.comb += [
-            self.i_tick.ready.eq(advance & ~hazard),
+            room.eq(occupied != self.FIFO_DEPTH),
+            self.i_tick.ready.eq(room & ~hazard),
             accept.eq(self.i_tick.valid & self.i_tick.ready),
-            self.o_hazard.eq(self.i_tick.valid & advance & hazard),
-            self.o_busy.eq(reduce(or_, valid[1:])),
+            self.o_hazard.eq(self.i_tick.valid & room & hazard),
+            self.o_busy.eq(occupied != 0),
         ]
-        with m.If(advance):
-            m.d.sync += [
-                valid[1].eq(accept),
-                tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
-                cfg1.eq(self.config),
-            ]
-            m.d.sync += [valid[k + 1].eq(valid[k]) for k in range(1, top)]
+        with m.If(accept & ~pop):
+            m.d.sync += occupied.eq(occupied + 1)
+        with m.Elif(pop & ~accept):
+            m.d.sync += occupied.eq(occupied - 1)
         # live[k]: stage k holds a tick whose symbol has state.
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
         # ---------------------------------------------------------------- symbol meta state
-        # Small and read one cycle after the handshake: distributed RAM (an asynchronous
+        # Small and read straight after the handshake: distributed RAM (an asynchronous
         # LUT read and a register; ECP5 block RAM's clock-to-out would not fit).
         m.submodules.meta = meta = memory.Memory(data=self.meta,
                                                  attrs={"ram_style": "distributed"})
         meta_rd = meta.read_port(domain="sync", transparent_for=())
         meta_wr = meta.write_port()
-        m.d.comb += [meta_rd.addr.eq(tick0.symbol[:sym_bits]), meta_rd.en.eq(advance)]
+        m.d.comb += [meta_rd.addr.eq(tick0.symbol[:sym_bits]), meta_rd.en.eq(1)]
+        meta1 = meta_rd.data
+
+        # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
+        # count's saturation worked out a stage ahead.
+        fresh1 = (meta1.count == 0) | (tick1.flags & TickFlag.RESET).any()
         fresh2 = Signal()
         meta2 = Signal(meta_layout(p))
-        with m.If(advance):
-            m.d.sync += [
-                fresh2.eq((meta_rd.data.count == 0) | (tick1.flags & TickFlag.RESET).any()),
-                meta2.eq(meta_rd.data),
-            ]
+        pos2 = Signal(p.minmax_bits)
+        saturated2 = Signal()
+        m.d.sync += [
+            fresh2.eq(fresh1), meta2.eq(meta1),
+            pos2.eq(Mux(fresh1, 0, meta1.pos)),
+            saturated2.eq(meta1.count == _COUNT_MAX),
+        ]
 
-        # Stage 2: take the fresh state, advance count and pointers, write back.
+        # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
         count_before2 = Mux(fresh2, 0, meta2.count)
-        count_after2 = Mux(count_before2 == _COUNT_MAX, _COUNT_MAX, count_before2 + 1)
-        pos2 = Mux(fresh2, 0, meta2.pos)
-        prev2 = Mux(fresh2, price2, meta2.prev)
+        count_after2 = Mux(fresh2, 1, Mux(saturated2, _COUNT_MAX, meta2.count + 1))
         mm_n2 = cfg[2].n_minmax
         m.d.comb += [
-            meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(advance & live[2]),
+            meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(live[2]),
             meta_wr.data.count.eq(count_after2),
             meta_wr.data.ptr.eq(meta2.ptr + 1),
             meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
@@ -236,71 +255,71 @@ class IndicatorEngine(wiring.Component):
         count3 = Signal(32)
         delta3 = Signal(signed(33))
         neg_delta3 = Signal(signed(33))
-        with m.If(advance):
-            m.d.sync += [
-                count3.eq(Mux(good[2], count_after2, 0)),
-                delta3.eq(price2 - prev2),
-                neg_delta3.eq(prev2 - price2),
-            ]
-        fresh = {2: fresh2, 3: at(fresh2, 2, 3), 5: at(fresh2, 2, 5)}
+        m.d.sync += [
+            count3.eq(Mux(good[2], count_after2, 0)),
+            delta3.eq(Mux(fresh2, 0, price2 - meta2.prev)),
+            neg_delta3.eq(Mux(fresh2, 0, meta2.prev - price2)),
+        ]
+        fresh = {k: at(fresh2, 2, k) for k in (2, 4, 5)}
+
+        # Stage 3: the RSI moves.
+        up4 = Signal(signed(SMOOTH_BITS))
+        down4 = Signal(signed(SMOOTH_BITS))
+        m.d.sync += [
+            up4.eq(Mux(delta3 > 0, delta3 << FRAC_BITS, 0)),
+            down4.eq(Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)),
+        ]
 
         # ---------------------------------------------------------------- smoothing blocks
         x2 = price2 << FRAC_BITS
         for block, alpha in ((ema_fast, cfg[2].alpha_fast),
                              (ema_slow, cfg[2].alpha_slow)):
             m.d.comb += [
-                block.en.eq(advance),
                 block.i_valid.eq(live[_EMA_IN]), block.i_addr.eq(tick0.symbol[:sym_bits]),
                 block.i_fresh.eq(fresh[2]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
-        up3 = Mux(delta3 > 0, delta3 << FRAC_BITS, 0)
-        down3 = Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)
-        for block, target in ((gain, up3), (loss, down3)):
+        for block, target in ((gain, up4), (loss, down4)):
             m.d.comb += [
-                block.en.eq(advance),
                 block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(sym[_RSI_IN][:sym_bits]),
-                block.i_fresh.eq(fresh[3]), block.i_init.eq(0), block.i_target.eq(target),
-                block.i_alpha.eq(cfg[3].alpha_rsi),
+                block.i_fresh.eq(fresh[_RSI_IN + 2]), block.i_init.eq(0),
+                block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
-        macd = ema_fast.o_x - ema_slow.o_x
+        assert _SIGNAL_IN + 2 == ema_stage
         m.d.comb += [
-            sig.en.eq(advance),
             sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
-            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0), sig.i_target.eq(macd),
+            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0),
+            sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
             sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
         ]
         macd6 = Signal(signed(SMOOTH_BITS))
-        with m.If(advance):
-            m.d.sync += macd6.eq(macd)
+        m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
 
         # ---------------------------------------------------------------- window sums, min/max
         # The window takes the ring pointer raw from the meta RAM in stage 1 (its cycle 0):
         # it runs on across resets (only its offsets from the newest price matter, and
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
         m.d.comb += [
-            win.en.eq(advance), win.i_valid.eq(live[_WINDOW_IN]),
-            win.i_sym.eq(sym[_WINDOW_IN][:sym_bits]), win.i_ptr.eq(meta_rd.data.ptr),
+            win.i_valid.eq(live[_WINDOW_IN]),
+            win.i_sym.eq(sym[_WINDOW_IN][:sym_bits]), win.i_ptr.eq(meta1.ptr),
             win.i_price.eq(tick[_WINDOW_IN].price),
             win.i_n_sma.eq(cfg[_WINDOW_IN].n_sma), win.i_n_roc.eq(cfg[_WINDOW_IN].n_roc),
             win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),
         ]
         m.d.comb += [
-            mm.en.eq(advance), mm.i_valid.eq(live[2]), mm.i_sym.eq(sym[2][:sym_bits]),
+            mm.i_valid.eq(live[_MINMAX_IN]), mm.i_sym.eq(sym[_MINMAX_IN][:sym_bits]),
             mm.i_pos.eq(pos2), mm.i_price.eq(price2),
             mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
         ]
         mm_full4 = Signal()
-        with m.If(advance):
-            m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))
+        m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))
 
         # ---------------------------------------------------------------- the output record
         stage = self._out_stage
         win_stage = stage["window"]
         bad_symbol = Signal()
-        with m.If(advance):
-            m.d.sync += bad_symbol.eq(~good[top - 1])
+        m.d.sync += bad_symbol.eq(~good[top - 1])
         valid_byte = Signal(8)
         m.d.comb += [
             valid_byte[0].eq(at(win.o_sma_full, win_stage, top)),
@@ -311,11 +330,11 @@ class IndicatorEngine(wiring.Component):
         assert (FeatureValid.SMA, FeatureValid.ROC, FeatureValid.MINMAX,
                 FeatureValid.BAD_SYMBOL) == (1, 2, 4, 128)
 
-        out = self.o_feature.payload.data
+        record = Signal(FEATURE_PAYLOAD)
+        out = record.data
         t = tick[top]
         m.d.comb += [
-            self.o_feature.valid.eq(valid[top]),
-            self.o_feature.payload.last.eq(at(last1, 1, top)),
+            record.last.eq(at(last1, 1, top)),
             out.seq.eq(t.seq), out.ts.eq(t.ts), out.price.eq(t.price),
             out.symbol.eq(t.symbol), out.flags.eq(t.flags),
             out.count.eq(at(count3, 3, top)),
@@ -332,5 +351,40 @@ class IndicatorEngine(wiring.Component):
             out.mom.eq(at(win.o_mom, win_stage, top)),
             out.avg_gain.eq(at(gain.o_x, stage["rsi"], top)),
             out.avg_loss.eq(at(loss.o_x, stage["rsi"], top)),
+        ]
+
+        # ---------------------------------------------------------------- the output FIFO
+        # A record leaves straight from stage ``top`` while the FIFO is empty (no added
+        # latency); otherwise, and whenever the output is not ready, it queues behind. The
+        # FIFO is LUT RAM with an asynchronous read; ``nonempty`` is a register. The credits
+        # keep it from overflowing. Every record of stage ``top`` is written at the write
+        # pointer; the pointer advances only if the record queues.
+        depth = self.FIFO_DEPTH
+        m.submodules.fifo = fifo = memory.Memory(
+            shape=FEATURE_PAYLOAD.size, depth=depth, init=[],
+            attrs={"ram_style": "distributed"})
+        fifo_wr = fifo.write_port()
+        fifo_rd = fifo.read_port(domain="comb")
+        wp = Signal(range(depth))
+        rp = Signal(range(depth))
+        level = Signal(range(depth + 1))
+        nonempty = Signal()
+        ready = self.o_feature.ready
+        push = Signal()
+        take = Signal()
+        m.d.comb += [
+            fifo_wr.addr.eq(wp), fifo_wr.data.eq(record.as_value()), fifo_wr.en.eq(valid[top]),
+            fifo_rd.addr.eq(rp),
+            push.eq(valid[top] & (nonempty | ~ready)),
+            take.eq(nonempty & ready),
+            self.o_feature.valid.eq(nonempty | valid[top]),
+            Value.cast(self.o_feature.payload).eq(
+                Mux(nonempty, fifo_rd.data, record.as_value())),
+            pop.eq(self.o_feature.valid & ready),
+        ]
+        level_next = level + push - take
+        m.d.sync += [
+            wp.eq(wp + push), rp.eq(rp + take),
+            level.eq(level_next), nonempty.eq(level_next != 0),
         ]
         return m

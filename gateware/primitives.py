@@ -88,13 +88,21 @@ class RegisteredMemory(Elaboratable):
 
     ``data`` (a :class:`~amaranth.hdl.MemoryData`, for simulators that poke rows) is used
     by the behavioural elaboration only; the contents start at zero either way.
+
+    ``distributed=True`` asks for LUT RAM on every platform (the behavioural elaboration
+    with ``ram_style = "distributed"``: an asynchronous read into a register, then the
+    second register), for small state RAMs whose data feeds arithmetic: the two registers
+    are fabric flip-flops that the placer puts next to the RAM and next to the logic,
+    where a block RAM's output register sits in the RAM's row, far from the logic.
     """
 
     def __init__(self, shape, depth: int, *, collision: bool = False,
-                 data: MemoryData | None = None, name: str = "mem") -> None:
+                 data: MemoryData | None = None, distributed: bool = False,
+                 name: str = "mem") -> None:
         self.shape = shape
         self.depth = depth
         self.collision = collision
+        self.distributed = distributed
         self.data = data
         self.name = name
         self.width = Shape.cast(shape).width
@@ -107,13 +115,14 @@ class RegisteredMemory(Elaboratable):
         self.wr_en = Signal(name=f"{name}_wr_en")
 
     def elaborate(self, platform):
-        if is_ecp5(platform):
+        if is_ecp5(platform) and not self.distributed:
             return self._elaborate_ecp5()
         m = Module()
+        attrs = {"ram_style": "distributed"} if self.distributed else None
         if self.data is not None:
-            mem = memory.Memory(data=self.data)
+            mem = memory.Memory(data=self.data, attrs=attrs)
         else:
-            mem = memory.Memory(shape=self.shape, depth=self.depth, init=[])
+            mem = memory.Memory(shape=self.shape, depth=self.depth, init=[], attrs=attrs)
         m.submodules.mem = mem
         rd = mem.read_port(domain="sync", transparent_for=())
         wr = mem.write_port()

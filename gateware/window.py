@@ -35,11 +35,11 @@ its output register, :class:`~.primitives.RegisteredMemory`, data in cycle 2, re
 once more in cycle 3: the rings spread over many block RAMs), price**2 operands into the
 multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 count against the
 windows; cycle 2 price**2 partial products summed (plus 2); cycle 3 ring data: momentum,
-``d_sum = price - old``, old**2 operands into the multipliers; cycle 4 sums RAM read;
-cycle 5 ``d_sumsq = price**2 - old**2`` (carry-save layer and one adder); cycle 6 sums RAM
-data, ``sums + d`` (one adder); cycle 7 outputs, sums written back. The sums RAM is read in
-cycle 4 and written in cycle 7: two ticks of one symbol must be at least
-:attr:`WindowSums.WINDOW` = 4 cycles apart.
+``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read; cycle 5
+``d_sumsq = price**2 - old**2`` (carry-save layer and one adder), sums RAM data (zero for a
+fresh tick) into registers; cycle 6 ``sums + d`` (one adder from registers); cycle 7
+outputs, sums written back. The sums RAM is read in cycle 3 and written in cycle 7: two
+ticks of one symbol must be at least :attr:`WindowSums.WINDOW` = 5 cycles apart.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class WindowSums(wiring.Component):
     #: Cycles from the inputs to the outputs.
     LATENCY = 7
     #: Minimum distance in cycles between two ticks of one symbol.
-    WINDOW = 4
+    WINDOW = 5
 
     def __init__(self, params: EngineParams) -> None:
         self.params = params
@@ -179,10 +179,14 @@ class WindowSums(wiring.Component):
             ]
         d_sum6 = dly.get(d_sum4, 2, "d_sum")
 
-        # Cycle 4: sums RAM read (data in cycle 6).
+        # Cycle 3: sums RAM read (data in cycle 5, registered in cycle 6: zero for a fresh
+        # tick, so that cycle 6 is one adder from registers).
         m.submodules.sums = sums = RegisteredMemory(_SUMS, p.n_symbols, name="sums")
-        m.d.comb += [sums.en.eq(en), sums.rd_addr.eq(sym[4])]
-        sums6 = sums.rd_data
+        m.d.comb += [sums.en.eq(en), sums.rd_addr.eq(sym[3])]
+        sums6 = Signal(_SUMS)
+        fresh5 = dly.get(self.i_fresh, 4, "fresh")
+        with m.If(en):
+            m.d.sync += sums6.eq(Mux(fresh5, 0, sums.rd_data))
 
         # Cycle 5: d_sumsq = price**2 - (old**2 if full else 0)
         #   = (price**2 + 2) + ~(full & ll:hh) + ~(full & hl << 17)  (a carry-save layer).
@@ -194,10 +198,9 @@ class WindowSums(wiring.Component):
             m.d.sync += d_sumsq6.eq(add3(m, price_sq_plus2_5, ~Value.cast(old_low),
                                          ~Value.cast(old_mid), 64))
 
-        # Cycle 6: sums = (0 if fresh else sums) + d: one adder straight from the RAM.
-        fresh6 = dly.get(self.i_fresh, 5, "fresh")
-        new_sum = Mux(fresh6, d_sum6, sums6.sum + d_sum6)
-        new_sumsq = Mux(fresh6, d_sumsq6, sums6.sumsq + d_sumsq6)
+        # Cycle 6: sums = (0 if fresh else sums) + d: one adder from registers.
+        new_sum = sums6.sum + d_sum6
+        new_sumsq = sums6.sumsq + d_sumsq6
         with m.If(en):
             m.d.sync += [
                 self.o_sum.eq(Mux(valid[6], new_sum, 0)),
