@@ -168,7 +168,10 @@ class IndicatorEngine(wiring.Component):
 
         # ---------------------------------------------------------------- pipeline control
         # Free-running: every register advances every cycle; valid[k] marks a tick in k.
-        dly = Delays(m)
+        # Only the valid bits, the credits and the FIFO's pointers have a reset: the data
+        # registers are reset-less (a reset net to every flip-flop would be slow to route).
+        ctl = Delays(m)
+        dly = Delays(m, reset_less=True)
 
         def at(value, stage: int, want: int):
             """Return ``value`` (computed in ``stage``) as seen in stage ``want``."""
@@ -178,16 +181,16 @@ class IndicatorEngine(wiring.Component):
         good0 = tick0.symbol < p.n_symbols
         accept = Signal()
         valid1 = Signal()
-        tick1 = Signal(TICK_LAYOUT)
-        last1 = Signal()
-        good1 = Signal()
-        cfg1 = Signal(CONFIG_LAYOUT)
+        tick1 = Signal(TICK_LAYOUT, reset_less=True)
+        last1 = Signal(reset_less=True)
+        good1 = Signal(reset_less=True)
+        cfg1 = Signal(CONFIG_LAYOUT, reset_less=True)
         m.d.sync += [
             valid1.eq(accept),
             tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
             cfg1.eq(self.config),
         ]
-        valid = [None] + [at(valid1, 1, k) for k in range(1, top + 1)]
+        valid = [None] + [ctl.get(valid1, k - 1) for k in range(1, top + 1)]
         tick = [tick0] + [at(tick1, 1, k) for k in range(1, top + 1)]
         cfg = [None] + [at(cfg1, 1, k) for k in range(1, top + 1)]
         sym = [t.symbol for t in tick]
@@ -230,10 +233,10 @@ class IndicatorEngine(wiring.Component):
         # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
         # count's saturation worked out a stage ahead.
         fresh1 = (meta1.count == 0) | (tick1.flags & TickFlag.RESET).any()
-        fresh2 = Signal()
-        meta2 = Signal(meta_layout(p))
-        pos2 = Signal(p.minmax_bits)
-        saturated2 = Signal()
+        fresh2 = Signal(reset_less=True)
+        meta2 = Signal(meta_layout(p), reset_less=True)
+        pos2 = Signal(p.minmax_bits, reset_less=True)
+        saturated2 = Signal(reset_less=True)
         m.d.sync += [
             fresh2.eq(fresh1), meta2.eq(meta1),
             pos2.eq(Mux(fresh1, 0, meta1.pos)),
@@ -252,9 +255,9 @@ class IndicatorEngine(wiring.Component):
             meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
             meta_wr.data.prev.eq(price2),
         ]
-        count3 = Signal(32)
-        delta3 = Signal(signed(33))
-        neg_delta3 = Signal(signed(33))
+        count3 = Signal(32, reset_less=True)
+        delta3 = Signal(signed(33), reset_less=True)
+        neg_delta3 = Signal(signed(33), reset_less=True)
         m.d.sync += [
             count3.eq(Mux(good[2], count_after2, 0)),
             delta3.eq(Mux(fresh2, 0, price2 - meta2.prev)),
@@ -263,8 +266,8 @@ class IndicatorEngine(wiring.Component):
         fresh = {k: at(fresh2, 2, k) for k in (2, 4, 5)}
 
         # Stage 3: the RSI moves.
-        up4 = Signal(signed(SMOOTH_BITS))
-        down4 = Signal(signed(SMOOTH_BITS))
+        up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        down4 = Signal(signed(SMOOTH_BITS), reset_less=True)
         m.d.sync += [
             up4.eq(Mux(delta3 > 0, delta3 << FRAC_BITS, 0)),
             down4.eq(Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)),
@@ -293,7 +296,7 @@ class IndicatorEngine(wiring.Component):
             sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
             sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
         ]
-        macd6 = Signal(signed(SMOOTH_BITS))
+        macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
         m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
 
         # ---------------------------------------------------------------- window sums, min/max
@@ -312,13 +315,13 @@ class IndicatorEngine(wiring.Component):
             mm.i_pos.eq(pos2), mm.i_price.eq(price2),
             mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
         ]
-        mm_full4 = Signal()
+        mm_full4 = Signal(reset_less=True)
         m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))
 
         # ---------------------------------------------------------------- the output record
         stage = self._out_stage
         win_stage = stage["window"]
-        bad_symbol = Signal()
+        bad_symbol = Signal(reset_less=True)
         m.d.sync += bad_symbol.eq(~good[top - 1])
         valid_byte = Signal(8)
         m.d.comb += [

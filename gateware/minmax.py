@@ -102,7 +102,7 @@ class MinMaxTree(wiring.Component):
         m = Module()
         p = self.params
         en = self.en
-        dly = Delays(m, en)
+        dly = Delays(m, en, reset_less=True)
         levels = bits = self.levels
         out_cycle = self.LATENCY
         write = self.WRITE
@@ -128,7 +128,7 @@ class MinMaxTree(wiring.Component):
             rams.append(ram)
 
         # Cycle 1: a sibling is neutral if its first leaf is not below fill = min(count, n).
-        masked2 = Signal(max(1, levels))
+        masked2 = Signal(max(1, levels), reset_less=True)
         with m.If(en):
             for k in range(levels):
                 first = ((pos[1] >> k) ^ 1) << k
@@ -143,7 +143,7 @@ class MinMaxTree(wiring.Component):
             same = Signal(name=f"same{d}")
             m.d.comb += same.eq(valid[1 + d] & (sym[1 + d] == sym[1]))
             for k in range(1, levels):
-                flag = Signal(name=f"match{d}_{k}")
+                flag = Signal(name=f"match{d}_{k}", reset_less=True)
                 hit = (pos[1 + d] >> k)[:bits - k] == ((pos[1] >> k) ^ 1)[:bits - k]
                 with m.If(en):
                     m.d.sync += flag.eq(same & hit)
@@ -154,10 +154,10 @@ class MinMaxTree(wiring.Component):
         sib3 = []
         for k in range(levels):
             data2 = rams[k].rd_data
-            reg = Signal(data2.shape(), name=f"sibling{k}")
+            reg = Signal(data2.shape(), name=f"sibling{k}", reset_less=True)
             if k:
                 for d in reversed(forward):
-                    node = Signal(PAIR, name=f"fwd{d}_{k}")
+                    node = Signal(PAIR, name=f"fwd{d}_{k}", reset_less=True)
                     path_nodes[d, k] = node
                     data2 = Mux(match2[d, k], node, data2)
             with m.If(en):
@@ -177,7 +177,7 @@ class MinMaxTree(wiring.Component):
 
         def half_compare(a, b, name: str):
             """Registered (a.hi < b.hi, a.hi == b.hi, a.lo <= b.lo) of signed 32-bit a, b."""
-            lt, eq, le = (Signal(name=f"{name}_{x}") for x in ("lt", "eq", "le"))
+            lt, eq, le = (Signal(name=f"{name}_{x}", reset_less=True) for x in ("lt", "eq", "le"))
             with m.If(en):
                 m.d.sync += [lt.eq(a[16:32].as_signed() < b[16:32].as_signed()),
                              eq.eq(a[16:32] == b[16:32]),
@@ -190,8 +190,8 @@ class MinMaxTree(wiring.Component):
             for j in range(i + 1, count):
                 lo_le = half_compare(lo3[i], lo3[j], f"lo_{i}_le_{j}")
                 hi_ge = half_compare(hi3[j], hi3[i], f"hi_{j}_le_{i}")
-                lo_win = Signal(name=f"lo_{i}_beats_{j}")
-                hi_win = Signal(name=f"hi_{i}_beats_{j}")
+                lo_win = Signal(name=f"lo_{i}_beats_{j}", reset_less=True)
+                hi_win = Signal(name=f"hi_{i}_beats_{j}", reset_less=True)
                 with m.If(en):
                     m.d.sync += [
                         lo_win.eq(mask4[j] | (~mask4[i] & lo_le)),
@@ -212,7 +212,7 @@ class MinMaxTree(wiring.Component):
 
         nodes6 = [None]
         for k in range(1, levels + 1):
-            node = Signal(PAIR, name=f"node{k}")
+            node = Signal(PAIR, name=f"node{k}", reset_less=True)
             keep = valid[5] if k == levels else 1      # the root: zero for invalid slots
             with m.If(en):
                 m.d.sync += [

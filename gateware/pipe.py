@@ -20,12 +20,15 @@ class Delays:
 
     ``delays.get(value, n)`` returns ``value`` delayed by ``n`` enabled cycles (``n = 0``:
     ``value`` itself). Asking again for the same source object reuses its registers.
-    ``en=None``: the registers advance every cycle.
+    ``en=None``: the registers advance every cycle. ``reset_less=True``: the registers keep
+    their value through a reset of the domain (data that a valid bit qualifies: no reset
+    net to thousands of flip-flops).
     """
 
-    def __init__(self, m: Module, en: Value | None = None) -> None:
+    def __init__(self, m: Module, en: Value | None = None, *, reset_less: bool = False) -> None:
         self._m = m
         self._en = en
+        self._reset_less = reset_less
         self._lines: dict[int, tuple[Value, list[Value]]] = {}
 
     def get(self, value: Value, n: int, name: str | None = None) -> Value:
@@ -42,7 +45,7 @@ class Delays:
             shape = Value.cast(value).shape()
             base = name or getattr(value, "name", None) or "dly"
         while len(line) <= n:
-            reg = Signal(shape, name=f"{base}_d{len(line)}")
+            reg = Signal(shape, name=f"{base}_d{len(line)}", reset_less=self._reset_less)
             if self._en is None:
                 self._m.d.sync += reg.eq(line[-1])
             else:

@@ -97,8 +97,10 @@ class Smooth(wiring.Component):
         m.d.comb += state.en.eq(en)
 
         # Slot bookkeeping: valid and address, cycles 1 .. 5.
-        valid = [self.i_valid] + [Signal(name=f"valid{i}") for i in range(1, 6)]
-        addr = [self.i_addr] + [Signal.like(self.i_addr, name=f"addr{i}") for i in range(1, 6)]
+        valid = [self.i_valid] + [Signal(name=f"valid{i}", reset_less=True)
+                                  for i in range(1, 6)]
+        addr = [self.i_addr] + [Signal.like(self.i_addr, name=f"addr{i}", reset_less=True)
+                                for i in range(1, 6)]
         with m.If(en):
             for i in range(1, 6):
                 m.d.sync += [valid[i].eq(valid[i - 1]), addr[i].eq(addr[i - 1])]
@@ -120,9 +122,9 @@ class Smooth(wiring.Component):
             m.d.comb += diff2.eq(total[1:])
         else:
             m.d.comb += diff2.eq(self.i_target - x_sel)
-        diff3 = Signal(signed(w + 1))
-        x3 = Signal(signed(w))
-        alpha3 = Signal(unsigned(ALPHA_BITS))
+        diff3 = Signal(signed(w + 1), reset_less=True)
+        x3 = Signal(signed(w), reset_less=True)
+        alpha3 = Signal(unsigned(ALPHA_BITS), reset_less=True)
         with m.If(en):
             m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(self.i_alpha)]
 
@@ -138,8 +140,8 @@ class Smooth(wiring.Component):
             m.d.comb += [mul.en.eq(en), mul.a.eq(diff2.as_unsigned()[start:stop]),
                          mul.b.eq(self.i_alpha)]
             pp4.append(mul.p)
-        x4 = Signal(unsigned(w))            # x - correction, modulo 2**w
-        gap4 = Signal(unsigned(w + 1))      # diff + correction + 1, modulo 2**(w+1)
+        x4 = Signal(unsigned(w), reset_less=True)     # x - correction, modulo 2**w
+        gap4 = Signal(unsigned(w + 1), reset_less=True)     # diff + correction + 1, modulo 2**(w+1)
         correction = Mux(diff3[-1], alpha3, 0) << (w + 1 - ALPHA_BITS)
         with m.If(en):
             # correction's bit 0 is zero (w + 1 > ALPHA_BITS), so | 1 adds one.
@@ -164,11 +166,14 @@ class Smooth(wiring.Component):
 
         sx, cx = csa(x4, e, o)
         sg, cg = csa(gap4, ~e, ~o)
+        o_x = Signal.like(self.o_x, name="x5", reset_less=True)
+        o_gap = Signal.like(self.o_gap, name="gap5", reset_less=True)
         with m.If(en):
             m.d.sync += [
-                self.o_x.eq(Mux(valid[4], (sx + Cat(Const(0, 1), cx))[:w], 0)),
-                self.o_gap.eq(Mux(valid[4], (sg + Cat(Const(1, 1), cg))[:n], 0)),
+                o_x.eq(Mux(valid[4], (sx + Cat(Const(0, 1), cx))[:w], 0)),
+                o_gap.eq(Mux(valid[4], (sg + Cat(Const(1, 1), cg))[:n], 0)),
             ]
+        m.d.comb += [self.o_x.eq(o_x), self.o_gap.eq(o_gap)]
 
         # Cycle 5: write back.
         m.d.comb += [state.wr_addr.eq(addr[5]), state.wr_data.eq(self.o_x),

@@ -113,7 +113,7 @@ class WindowSums(wiring.Component):
         m = Module()
         p = self.params
         en = self.en
-        dly = Delays(m, en)
+        dly = Delays(m, en, reset_less=True)
         valid = [dly.get(self.i_valid, i, "valid") for i in range(8)]
         sym = [dly.get(self.i_sym, i, "sym") for i in range(8)]
         price = [dly.get(self.i_price, i, "price") for i in range(4)]
@@ -139,9 +139,9 @@ class WindowSums(wiring.Component):
         # Cycle 1: count (before this tick) against the windows.
         n_sma1 = dly.get(self.i_n_sma, 1, "n_sma")
         n_roc1 = dly.get(self.i_n_roc, 1, "n_roc")
-        sma_full2 = Signal()     # an old price leaves the window
-        sma_ready2 = Signal()    # the window, this tick included, holds n_sma prices
-        roc_full2 = Signal()
+        sma_full2 = Signal(reset_less=True)     # an old price leaves the window
+        sma_ready2 = Signal(reset_less=True)    # the window, this tick included, holds n_sma prices
+        roc_full2 = Signal(reset_less=True)
         with m.If(en):
             m.d.sync += [sma_full2.eq(self.i_count >= n_sma1),
                          sma_ready2.eq(self.i_count + 1 >= n_sma1),
@@ -159,7 +159,7 @@ class WindowSums(wiring.Component):
             return parts
 
         ll, hh, hl = products(self.i_price, "price")
-        price_sq_plus2_3 = Signal(unsigned(64))
+        price_sq_plus2_3 = Signal(unsigned(64), reset_less=True)
         with m.If(en):
             # hl << 17 has 17 zero bits at the bottom: + 2 goes in there.
             m.d.sync += price_sq_plus2_3.eq(Cat(ll[:32], hh[:32])
@@ -170,8 +170,8 @@ class WindowSums(wiring.Component):
         # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).
         full3 = dly.get(sma_full2, 1, "sma_full")
         roc_full3 = dly.get(roc_full2, 1, "roc_full")
-        mom4 = Signal(signed(64))
-        d_sum4 = Signal(signed(64))
+        mom4 = Signal(signed(64), reset_less=True)
+        d_sum4 = Signal(signed(64), reset_less=True)
         with m.If(en):
             m.d.sync += [
                 mom4.eq(Mux(roc_full3 & valid[3], price[3] - taps3["roc"], 0)),
@@ -183,7 +183,7 @@ class WindowSums(wiring.Component):
         # tick, so that cycle 6 is one adder from registers).
         m.submodules.sums = sums = RegisteredMemory(_SUMS, p.n_symbols, name="sums")
         m.d.comb += [sums.en.eq(en), sums.rd_addr.eq(sym[3])]
-        sums6 = Signal(_SUMS)
+        sums6 = Signal(_SUMS, reset_less=True)
         fresh5 = dly.get(self.i_fresh, 4, "fresh")
         with m.If(en):
             m.d.sync += sums6.eq(Mux(fresh5, 0, sums.rd_data))
@@ -193,7 +193,7 @@ class WindowSums(wiring.Component):
         full5 = dly.get(sma_full2, 3, "sma_full")
         old_low = Mux(full5, Cat(old_ll[:32], old_hh[:32]), 0)
         old_mid = Mux(full5, old_hl << 17, 0)
-        d_sumsq6 = Signal(unsigned(64))
+        d_sumsq6 = Signal(unsigned(64), reset_less=True)
         with m.If(en):
             m.d.sync += d_sumsq6.eq(add3(m, price_sq_plus2_5, ~Value.cast(old_low),
                                          ~Value.cast(old_mid), 64))
@@ -201,14 +201,17 @@ class WindowSums(wiring.Component):
         # Cycle 6: sums = (0 if fresh else sums) + d: one adder from registers.
         new_sum = sums6.sum + d_sum6
         new_sumsq = sums6.sumsq + d_sumsq6
+        outs = {name: Signal.like(getattr(self, name), name=f"{name[2:]}7", reset_less=True)
+                for name in ("o_sum", "o_sumsq", "o_mom", "o_sma_full", "o_roc_full")}
         with m.If(en):
             m.d.sync += [
-                self.o_sum.eq(Mux(valid[6], new_sum, 0)),
-                self.o_sumsq.eq(Mux(valid[6], new_sumsq, 0)),
-                self.o_mom.eq(dly.get(mom4, 2, "mom")),
-                self.o_sma_full.eq(dly.get(sma_ready2, 4, "sma_ready") & valid[6]),
-                self.o_roc_full.eq(dly.get(roc_full2, 4, "roc_full") & valid[6]),
+                outs["o_sum"].eq(Mux(valid[6], new_sum, 0)),
+                outs["o_sumsq"].eq(Mux(valid[6], new_sumsq, 0)),
+                outs["o_mom"].eq(dly.get(mom4, 2, "mom")),
+                outs["o_sma_full"].eq(dly.get(sma_ready2, 4, "sma_ready") & valid[6]),
+                outs["o_roc_full"].eq(dly.get(roc_full2, 4, "roc_full") & valid[6]),
             ]
+        m.d.comb += [getattr(self, name).eq(reg) for name, reg in outs.items()]
 
         # Cycle 7: write the sums back.
         m.d.comb += [
