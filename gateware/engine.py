@@ -69,6 +69,7 @@ from .layouts import CONFIG_LAYOUT, FEATURE_PAYLOAD, TICK_LAYOUT, TICK_PAYLOAD
 from .minmax import MinMaxTree
 from .params import EngineParams
 from .pipe import Delays
+from .primitives import LocalRegister
 from .records import FRAC_BITS, FeatureValid, TickFlag
 from .smooth import Smooth
 from .window import WindowSums
@@ -243,6 +244,20 @@ class IndicatorEngine(wiring.Component):
             saturated2.eq(meta1.count == _COUNT_MAX),
         ]
 
+        # Block RAM and LUT RAM addresses from each block's own registers (see
+        # LocalRegister): the min/max tree's symbol and leaf pointer (stage 2), the RSI
+        # blocks' symbol (stage 2), the window's symbol (stage 1).
+        def local(value, name: str):
+            reg = LocalRegister(Value.cast(value).shape(), name=name)
+            m.submodules[name] = reg
+            m.d.comb += reg.d.eq(value)
+            return reg.q
+
+        mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
+        mm_pos2 = local(Mux(fresh1, 0, meta1.pos), "mm_pos")
+        rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
+        win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
+
         # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
         count_before2 = Mux(fresh2, 0, meta2.count)
@@ -284,7 +299,7 @@ class IndicatorEngine(wiring.Component):
             ]
         for block, target in ((gain, up4), (loss, down4)):
             m.d.comb += [
-                block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(sym[_RSI_IN][:sym_bits]),
+                block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(rsi_sym2),
                 block.i_fresh.eq(fresh[_RSI_IN + 2]), block.i_init.eq(0),
                 block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
@@ -305,14 +320,14 @@ class IndicatorEngine(wiring.Component):
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
         m.d.comb += [
             win.i_valid.eq(live[_WINDOW_IN]),
-            win.i_sym.eq(sym[_WINDOW_IN][:sym_bits]), win.i_ptr.eq(meta1.ptr),
+            win.i_sym.eq(win_sym1), win.i_ptr.eq(meta1.ptr),
             win.i_price.eq(tick[_WINDOW_IN].price),
             win.i_n_sma.eq(cfg[_WINDOW_IN].n_sma), win.i_n_roc.eq(cfg[_WINDOW_IN].n_roc),
             win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),
         ]
         m.d.comb += [
-            mm.i_valid.eq(live[_MINMAX_IN]), mm.i_sym.eq(sym[_MINMAX_IN][:sym_bits]),
-            mm.i_pos.eq(pos2), mm.i_price.eq(price2),
+            mm.i_valid.eq(live[_MINMAX_IN]), mm.i_sym.eq(mm_sym2),
+            mm.i_pos.eq(mm_pos2), mm.i_price.eq(price2),
             mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
         ]
         mm_full4 = Signal(reset_less=True)

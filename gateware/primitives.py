@@ -40,8 +40,8 @@ from amaranth.hdl import (
 )
 from amaranth.lib import memory
 
-__all__ = ["ECP5Target", "RegisteredMemory", "RegisteredMultiplier", "is_ecp5",
-           "dp16kd_plan"]
+__all__ = ["ECP5Target", "LocalRegister", "RegisteredMemory", "RegisteredMultiplier",
+           "is_ecp5", "dp16kd_plan"]
 
 
 @dataclass(frozen=True)
@@ -285,4 +285,38 @@ class RegisteredMultiplier(Elaboratable):
             **{f"o_P{i}": product[i] for i in range(36)},
         )
         m.d.comb += self.p.eq(product[:len(self.p)])
+        return m
+
+
+class LocalRegister(Elaboratable):
+    """``q`` is ``d`` one cycle later: a reset-less register that synthesis keeps apart.
+
+    Yosys merges flip-flops with the same input into one, so a value registered in several
+    places for several consumers ends up as one flip-flop per bit whose net spans the die
+    (e.g. a symbol number that addresses block RAMs in different rows and LUT RAMs
+    elsewhere). A :class:`LocalRegister` is that block's own copy: on ECP5 one
+    ``TRELLIS_FF`` instance per bit (Yosys does not merge instances), which the placer puts
+    next to the copy's consumers; elsewhere a plain register (Vivado and the simulators
+    need no help).
+    """
+
+    def __init__(self, shape, *, name: str = "copy") -> None:
+        self.d = Signal(shape, name=f"{name}_d")
+        self.q = Signal(shape, name=f"{name}_q")
+
+    def elaborate(self, platform):
+        m = Module()
+        if not is_ecp5(platform):
+            reg = Signal.like(self.q, name="q_r", reset_less=True)
+            m.d.sync += reg.eq(self.d)
+            m.d.comb += self.q.eq(reg)
+            return m
+        d, q = Value.cast(self.d), Value.cast(self.q)
+        for i in range(len(d)):
+            m.submodules[f"ff{i}"] = Instance(
+                "TRELLIS_FF", p_GSR="DISABLED", p_CEMUX="1", p_CLKMUX="CLK", p_LSRMUX="LSR",
+                p_SRMODE="LSR_OVER_CE", p_REGSET="RESET",
+                i_CLK=ClockSignal("sync"), i_LSR=Const(0), i_CE=Const(1), i_DI=d[i],
+                i_M=Const(0), o_Q=q[i],
+            )
         return m
