@@ -198,7 +198,17 @@ class IndicatorEngine(wiring.Component):
         good = [good0] + [at(good1, 1, k) for k in range(1, top + 1)]
 
         # Hazard: the input's symbol is in stages 1 .. HAZARD_DISTANCE-1 (state in flight).
-        in_flight = [valid[k] & good[k] & (sym[k] == tick0.symbol)
+        # The check has its own short delay line of (live, symbol), next to the input
+        # logic: the pipeline's valid and symbol registers fan out across the die. (These
+        # registers have a reset, which also keeps Yosys from merging them with the
+        # reset-less symbol line of the pipeline.)
+        hz_live = [accept & good0]
+        hz_sym = [tick0.symbol]
+        for k in range(1, self.HAZARD_DISTANCE):
+            hz_live.append(Signal(name=f"hazard_live{k}"))
+            hz_sym.append(Signal.like(tick0.symbol, name=f"hazard_sym{k}"))
+            m.d.sync += [hz_live[k].eq(hz_live[k - 1]), hz_sym[k].eq(hz_sym[k - 1])]
+        in_flight = [hz_live[k] & (hz_sym[k] == tick0.symbol)
                      for k in range(1, self.HAZARD_DISTANCE)]
         hazard = reduce(or_, in_flight, Const(0))
 
