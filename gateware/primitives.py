@@ -316,7 +316,6 @@ class LocalRegister(Elaboratable):
             m.submodules[f"ff{i}"] = Instance(
                 "TRELLIS_FF", p_GSR="DISABLED", p_CEMUX="1", p_CLKMUX="CLK", p_LSRMUX="LSR",
                 p_SRMODE="LSR_OVER_CE", p_REGSET="RESET",
-                i_CLK=ClockSignal("sync"), i_LSR=Const(0), i_CE=Const(1), i_DI=d[i],
-                i_M=Const(0), o_Q=q[i],
+                i_CLK=ClockSignal("sync"), i_LSR=Const(0), i_DI=d[i], o_Q=q[i],
             )
         return m
