@@ -61,7 +61,17 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from amaranth.hdl import Const, MemoryData, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import (
+    Const,
+    MemoryData,
+    Module,
+    Mux,
+    ResetSignal,
+    Signal,
+    Value,
+    signed,
+    unsigned,
+)
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -112,6 +122,8 @@ class IndicatorEngine(wiring.Component):
     #: Depth of the output FIFO (LUT RAM) and the most ticks accepted and not yet handed
     #: out: more than the latency, so the credits never stop a stream whose output is ready.
     FIFO_DEPTH = 16
+    #: Column slices of the output FIFO, each with its own pointer registers.
+    FIFO_SLICES = 8
 
     @staticmethod
     def out_stages(params: EngineParams) -> dict[str, int]:
@@ -386,13 +398,11 @@ class IndicatorEngine(wiring.Component):
         # latency); otherwise, and whenever the output is not ready, it queues behind. The
         # FIFO is LUT RAM with an asynchronous read; ``nonempty`` is a register. The credits
         # keep it from overflowing. Every record of stage ``top`` is written at the write
-        # pointer; the pointer advances only if the record queues.
+        # pointer; the pointer advances only if the record queues. The record is stored in
+        # FIFO_SLICES column slices, each with its own copies (LocalRegister) of the
+        # pointers, the write enable and ``nonempty``: one read pointer for the ~260 LUT RAM
+        # cells of the whole record would span the die.
         depth = self.FIFO_DEPTH
-        m.submodules.fifo = fifo = memory.Memory(
-            shape=FEATURE_PAYLOAD.size, depth=depth, init=[],
-            attrs={"ram_style": "distributed"})
-        fifo_wr = fifo.write_port()
-        fifo_rd = fifo.read_port(domain="comb")
         wp = Signal(range(depth))
         rp = Signal(range(depth))
         level = Signal(range(depth + 1))
@@ -401,18 +411,37 @@ class IndicatorEngine(wiring.Component):
         push = Signal()
         take = Signal()
         m.d.comb += [
-            fifo_wr.addr.eq(wp), fifo_wr.data.eq(record.as_value()), fifo_wr.en.eq(valid[top]),
-            fifo_rd.addr.eq(rp),
             push.eq(valid[top] & (nonempty | ~ready)),
             take.eq(nonempty & ready),
             self.o_feature.valid.eq(nonempty | valid[top]),
-            Value.cast(self.o_feature.payload).eq(
-                Mux(nonempty, fifo_rd.data, record.as_value())),
             pop.eq(self.o_feature.valid & ready),
         ]
+        rst = ResetSignal()
+        wp_next = Mux(rst, 0, wp + push)
+        rp_next = Mux(rst, 0, rp + take)
         level_next = level + push - take
-        m.d.sync += [
-            wp.eq(wp + push), rp.eq(rp + take),
-            level.eq(level_next), nonempty.eq(level_next != 0),
-        ]
+        nonempty_next = Mux(rst, 0, level_next != 0)
+        m.d.sync += [wp.eq(wp_next), rp.eq(rp_next), level.eq(level_next),
+                     nonempty.eq(nonempty_next)]
+        write_next = Mux(rst, 0, valid[top - 1])
+
+        record_bits = record.as_value()
+        payload = Value.cast(self.o_feature.payload)
+        width = len(record_bits)
+        n_slices = self.FIFO_SLICES
+        for j in range(n_slices):
+            lo, hi = j * width // n_slices, (j + 1) * width // n_slices
+            mem = memory.Memory(shape=hi - lo, depth=depth, init=[],
+                                attrs={"ram_style": "distributed"})
+            m.submodules[f"fifo{j}"] = mem
+            wr = mem.write_port()
+            rd = mem.read_port(domain="comb")
+            m.d.comb += [
+                wr.addr.eq(local(wp_next, f"fifo{j}_wp")),
+                wr.en.eq(local(write_next, f"fifo{j}_we")),
+                wr.data.eq(record_bits[lo:hi]),
+                rd.addr.eq(local(rp_next, f"fifo{j}_rp")),
+                payload[lo:hi].eq(Mux(local(nonempty_next, f"fifo{j}_nonempty"), rd.data,
+                                      record_bits[lo:hi])),
+            ]
         return m

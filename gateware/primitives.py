@@ -89,11 +89,13 @@ class RegisteredMemory(Elaboratable):
     ``data`` (a :class:`~amaranth.hdl.MemoryData`, for simulators that poke rows) is used
     by the behavioural elaboration only; the contents start at zero either way.
 
-    ``distributed=True`` asks for LUT RAM on every platform (the behavioural elaboration
-    with ``ram_style = "distributed"``: an asynchronous read into a register, then the
-    second register), for small state RAMs whose data feeds arithmetic: the two registers
-    are fabric flip-flops that the placer puts next to the RAM and next to the logic,
-    where a block RAM's output register sits in the RAM's row, far from the logic.
+    ``distributed=True`` asks for LUT RAM on every platform (``ram_style = "distributed"``),
+    for small state RAMs whose data feeds arithmetic: ``rd_addr`` goes into the RAM's own
+    address register (a :class:`LocalRegister`, next to the LUT RAM), the asynchronous read
+    of cycle ``t + 1`` into the output register (``rd_data`` in cycle ``t + 2``, as above).
+    The read thus also sees a write of cycle ``t`` (to the callers, which never read an
+    address within a cycle of its write, that is the same). Where a block RAM's output
+    register sits in the RAM's row, far from the logic, these are fabric flip-flops.
     """
 
     def __init__(self, shape, depth: int, *, collision: bool = False,
@@ -124,11 +126,18 @@ class RegisteredMemory(Elaboratable):
         else:
             mem = memory.Memory(shape=self.shape, depth=self.depth, init=[], attrs=attrs)
         m.submodules.mem = mem
-        rd = mem.read_port(domain="sync", transparent_for=())
+        if self.distributed:
+            rd = mem.read_port(domain="comb")
+            m.submodules.rd_addr = rd_addr = LocalRegister(self.addr_bits, enable=True,
+                                                           name="rd_addr")
+            m.d.comb += [rd_addr.d.eq(self.rd_addr), rd_addr.en.eq(self.en),
+                         rd.addr.eq(rd_addr.q)]
+        else:
+            rd = mem.read_port(domain="sync", transparent_for=())
+            m.d.comb += [rd.addr.eq(self.rd_addr), rd.en.eq(self.en)]
         wr = mem.write_port()
         out = Signal(self.width, name="out", reset_less=True)
         m.d.comb += [
-            rd.addr.eq(self.rd_addr), rd.en.eq(self.en),
             wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data),
             wr.en.eq(self.en & self.wr_en),
             Value.cast(self.rd_data).eq(out),
@@ -300,22 +309,26 @@ class LocalRegister(Elaboratable):
     need no help).
     """
 
-    def __init__(self, shape, *, name: str = "copy") -> None:
+    def __init__(self, shape, *, enable: bool = False, name: str = "copy") -> None:
         self.d = Signal(shape, name=f"{name}_d")
         self.q = Signal(shape, name=f"{name}_q")
+        #: With ``enable=True``: the register loads only while ``en`` is high.
+        self.en = Signal(name=f"{name}_en", init=1) if enable else None
 
     def elaborate(self, platform):
         m = Module()
         if not is_ecp5(platform):
             reg = Signal.like(self.q, name="q_r", reset_less=True)
-            m.d.sync += reg.eq(self.d)
+            with m.If(self.en if self.en is not None else 1):
+                m.d.sync += reg.eq(self.d)
             m.d.comb += self.q.eq(reg)
             return m
         d, q = Value.cast(self.d), Value.cast(self.q)
+        ce = {"p_CEMUX": "CE", "i_CE": self.en} if self.en is not None else {"p_CEMUX": "1"}
         for i in range(len(d)):
             m.submodules[f"ff{i}"] = Instance(
-                "TRELLIS_FF", p_GSR="DISABLED", p_CEMUX="1", p_CLKMUX="CLK", p_LSRMUX="LSR",
-                p_SRMODE="LSR_OVER_CE", p_REGSET="RESET",
+                "TRELLIS_FF", p_GSR="DISABLED", p_CLKMUX="CLK", p_LSRMUX="LSR",
+                p_SRMODE="LSR_OVER_CE", p_REGSET="RESET", **ce,
                 i_CLK=ClockSignal("sync"), i_LSR=Const(0), i_DI=d[i], o_Q=q[i],
             )
         return m
