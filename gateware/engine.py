@@ -6,54 +6,65 @@ Ports
 ``Out(stream.Signature(FEATURE_PAYLOAD))`` (:mod:`.layouts`; ``last`` is passed from a tick
 to its record). ``config``: ``In(CONFIG_LAYOUT)``, the run-time registers; they are sampled
 with each accepted tick, so a change takes effect from the next tick. ``o_busy``: a tick is
-in flight. ``o_hazard``: a tick is waiting at the input behind one of its own symbol.
+in flight or its record waits in the output FIFO. ``o_hazard``: a tick is waiting at the
+input behind one of its own symbol.
 
 Contract
 --------
 * Every output word equals :meth:`.model.EngineModel.process` (see the model's docstring for
   the arithmetic and the fixed-point formats: ``Q.16`` pips, ``Q0.18`` alphas, 64-bit sums).
 * Latency: :attr:`IndicatorEngine.LATENCY` cycles (8) from a tick's input handshake to its
-  record's ``valid``, when the output is not stalled.
+  record's ``valid``, when the output is not stalled (the record leaves straight from the
+  last stage's registers while the output FIFO is empty).
 * Throughput: one tick per cycle while no symbol recurs within :attr:`HAZARD_DISTANCE`
   cycles (e.g. round-robin over 6 or more symbols). A tick whose symbol is still in flight
   (state read but not yet written back) waits at the input (``ready`` low) until it is
   ``HAZARD_DISTANCE`` cycles behind the previous tick of its symbol: at most
   :attr:`HAZARD_WAIT` = ``HAZARD_DISTANCE - 1`` cycles (5), so one symbol alone runs at
   one tick per 6 cycles.
-* Backpressure: one pipeline enable, ``advance = ~o_feature.valid | o_feature.ready``,
-  gates every register and every RAM read and write; nothing is lost or duplicated.
+* Backpressure: the pipeline never stops (no enable). Records leave through a
+  :attr:`FIFO_DEPTH`-deep output FIFO (LUT RAM) that a record bypasses while it is empty
+  and the output is ready; the input takes a tick only while the ticks accepted and not yet
+  handed out are fewer than ``FIFO_DEPTH`` (a credit counter), so nothing is lost or
+  duplicated and a stalled output stops the input, not the pipeline.
 * A tick with ``symbol >= n_symbols`` reads and writes no state; its record echoes
   seq/ts/price/symbol/flags with ``valid = BAD_SYMBOL`` and every other word zero.
+* Reset clears the valid bits, the credits and the FIFO; the data registers have no reset.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
-``count``, ring pointer, min/max leaf pointer and previous price (distributed RAM: small,
-and read straight after the handshake); in the blocks (block RAM with its output register,
-:mod:`.primitives`) the five smoothed values (:mod:`.smooth`), the price rings and window
-sums (:mod:`.window`) and the min/max trees (:mod:`.minmax`). Each block reads its state in
-one cycle and writes it back a fixed number of cycles later; the hazard distance is the
-longest such window.
+``count``, ring pointer, min/max leaf pointer and previous price (LUT RAM: small, and read
+straight after the handshake); in the blocks the five smoothed values (:mod:`.smooth`, LUT
+RAM), the price rings and window sums (:mod:`.window`, block RAM) and the min/max trees
+(:mod:`.minmax`, block RAM, with write-forwarding of the path nodes to a tick
+``HAZARD_DISTANCE`` cycles behind). Each block reads its state in one cycle and writes it
+back a fixed number of cycles later; the hazard distance is the longest such window.
+RAM addresses come from registers of the block's own (:class:`~.primitives.LocalRegister`),
+which the placer puts next to the RAM.
 
 Stage map: stage 0 is the cycle of the input handshake, stage k the cycle k later; each
 line says what is computed from the stage's registers (block RAM reads and products return
-two stages later, from the RAM's or DSP's own output registers: ECP5 block RAM's and
-multipliers' unregistered outputs are slow)::
+two stages later, from the RAM's or DSP's own output registers; LUT RAM reads two stages
+later from two fabric registers)::
 
-    0  hazard check; meta RAM read; EMA fast/slow state read
-    1  fresh = count == 0 | RESET; RSI gain/loss state read; window: ring read and write
-       (the ring pointer straight from the meta RAM: it is not rewound on a reset),
-       price**2 into the multipliers
-    2  fresh selection, count and pointer update, meta RAM write; EMA subtract into the
-       multipliers; window: count against the windows; min/max: leaf write, sibling reads
-    3  RSI delta -> gain/loss subtract into the multipliers; MACD-signal state read;
-       window: price**2 summed; min/max masks
-    4  EMA add; window: ring data -> momentum, price - old, old**2 into the multipliers;
-       min/max: half-word compares
-    5  EMA out, write-back, macd = fast - slow -> signal subtract into the multipliers;
-       RSI add; window: sums RAM read; min/max: compares combined
-    6  RSI out, write-back; window: price**2 - old**2; min/max selection
-    7  signal add; window: sums + differences; min/max out, write-back
-    8  signal and histogram, window sums and momentum out, write-backs: the output record
-       (every field a register)
+    0  hazard check (its own delay line), credits; meta RAM read; EMA fast/slow state read
+    1  fresh = count == 0 | RESET, the min/max leaf pointer and the count's saturation;
+       window: ring read and write (the ring pointer straight from the meta RAM: it is not
+       rewound on a reset), price**2 into the multipliers
+    2  count and pointer update, meta RAM write, price - prev; EMA subtract into the
+       multipliers; RSI gain/loss state read; window: count against the windows;
+       min/max: leaf write, sibling reads
+    3  RSI up/down moves; MACD-signal state read; window: price**2 summed; min/max masks,
+       forwarding matches
+    4  EMA add; RSI subtract into the multipliers; window: ring data -> momentum,
+       price - old, old**2 into the multipliers, sums RAM read; min/max: RAM data or
+       forwarded nodes into registers
+    5  EMA out, write-back; macd = fast - slow; signal: fast - slow - signal (one
+       carry-save layer and one adder) into the multipliers; min/max: half-word compares
+    6  RSI add; window: price**2 - old**2, sums RAM data into registers; min/max: compares
+       combined
+    7  RSI out, write-back; signal add; window: sums + differences; min/max selection
+    8  signal and histogram, window sums and momentum, min/max out, write-backs: the output
+       record (every field a register), out through the FIFO's bypass or into the FIFO
 """
 
 from __future__ import annotations
@@ -62,6 +73,7 @@ from functools import reduce
 from operator import or_
 
 from amaranth.hdl import (
+    Cat,
     Const,
     MemoryData,
     Module,
@@ -248,10 +260,11 @@ class IndicatorEngine(wiring.Component):
         # LUT read and a register; ECP5 block RAM's clock-to-out would not fit).
         m.submodules.meta = meta = memory.Memory(data=self.meta,
                                                  attrs={"ram_style": "distributed"})
-        meta_rd = meta.read_port(domain="sync", transparent_for=())
+        meta_rd = meta.read_port(domain="comb")
         meta_wr = meta.write_port()
-        m.d.comb += [meta_rd.addr.eq(tick0.symbol[:sym_bits]), meta_rd.en.eq(1)]
-        meta1 = meta_rd.data
+        m.d.comb += meta_rd.addr.eq(tick0.symbol[:sym_bits])
+        meta1 = Signal(meta_layout(p), reset_less=True)
+        m.d.sync += meta1.eq(meta_rd.data)
 
         # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
         # count's saturation worked out a stage ahead.
@@ -279,6 +292,14 @@ class IndicatorEngine(wiring.Component):
         mm_pos2 = local(Mux(fresh1, 0, meta1.pos), "mm_pos")
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
         win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
+        # The ring addresses (stage 1) worked out in stage 0 from the meta RAM's read, one
+        # register per ring next to its block RAMs.
+        ptr0, sym0 = meta_rd.data.ptr, tick0.symbol[:sym_bits]
+        ring_addr = {}
+        for name in ("sma", "roc"):
+            tap = (ptr0 - getattr(self.config, f"n_{name}"))[:p.ring_bits]
+            ring_addr[f"rd_{name}"] = local(Cat(tap, sym0), f"ring_{name}_rd")
+            ring_addr[f"wr_{name}"] = local(Cat(ptr0, sym0), f"ring_{name}_wr")
 
         # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
@@ -337,12 +358,13 @@ class IndicatorEngine(wiring.Component):
         m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
 
         # ---------------------------------------------------------------- window sums, min/max
-        # The window takes the ring pointer raw from the meta RAM in stage 1 (its cycle 0):
-        # it runs on across resets (only its offsets from the newest price matter, and
+        # The window's ring addresses come from the meta RAM's ring pointer raw: it runs on
+        # across resets (only its offsets from the newest price matter, and
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
         m.d.comb += [
             win.i_valid.eq(live[_WINDOW_IN]),
-            win.i_sym.eq(win_sym1), win.i_ptr.eq(meta1.ptr),
+            win.i_sym.eq(win_sym1),
+            *(getattr(win, f"i_{name}").eq(addr) for name, addr in ring_addr.items()),
             win.i_price.eq(tick[_WINDOW_IN].price),
             win.i_n_sma.eq(cfg[_WINDOW_IN].n_sma), win.i_n_roc.eq(cfg[_WINDOW_IN].n_roc),
             win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),

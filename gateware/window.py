@@ -23,8 +23,11 @@ Formats: ``price`` signed 32-bit pips; ``sum`` signed 64-bit, ``sumsq`` unsigned
 Ports and timing, in enabled cycles (everything advances only when ``en`` is high), from the
 cycle in which the tick's inputs are presented (cycle 0):
 
-* cycle 0: ``i_valid``, ``i_sym``, ``i_ptr`` (ring pointer), ``i_price``, ``i_n_sma``,
-  ``i_n_roc``. The rings are read and written in this cycle.
+* cycle 0: ``i_valid``, ``i_sym``, ``i_price``, ``i_n_sma``, ``i_n_roc``, and each ring's
+  read and write address, ``i_rd_sma``/``i_wr_sma`` and ``i_rd_roc``/``i_wr_roc``
+  (``Cat(index, symbol)``: the write index is the ring pointer ``ptr``, the read index
+  ``ptr - n``; the caller registers them, one copy per ring, next to the ring's block
+  RAMs). The rings are read and written in this cycle.
 * cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
 * cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
   >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
@@ -92,11 +95,13 @@ class WindowSums(wiring.Component):
     def __init__(self, params: EngineParams) -> None:
         self.params = params
         sym_bits = max(1, params.symbol_bits)
+        ring_addr_bits = params.ring_bits + sym_bits
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
             "i_sym": In(sym_bits),
-            "i_ptr": In(params.ring_bits),
+            "i_rd_sma": In(ring_addr_bits), "i_rd_roc": In(ring_addr_bits),
+            "i_wr_sma": In(ring_addr_bits), "i_wr_roc": In(ring_addr_bits),
             "i_price": In(signed(32)),
             "i_count": In(32),
             "i_fresh": In(1),
@@ -124,13 +129,13 @@ class WindowSums(wiring.Component):
         # the read must return the old price.
         depth = p.n_symbols * p.ring_depth
         taps3 = {}
-        for name, n in (("sma", self.i_n_sma), ("roc", self.i_n_roc)):
+        for name in ("sma", "roc"):
             ring = RegisteredMemory(signed(32), depth, collision=True, name=f"ring_{name}")
             m.submodules[f"ring_{name}"] = ring
             m.d.comb += [
                 ring.en.eq(en),
-                ring.rd_addr.eq(Cat((self.i_ptr - n)[:p.ring_bits], self.i_sym)),
-                ring.wr_addr.eq(Cat(self.i_ptr, self.i_sym)), ring.wr_data.eq(self.i_price),
+                ring.rd_addr.eq(getattr(self, f"i_rd_{name}")),
+                ring.wr_addr.eq(getattr(self, f"i_wr_{name}")), ring.wr_data.eq(self.i_price),
                 ring.wr_en.eq(self.i_valid),
             ]
             taps3[name] = dly.get(ring.rd_data, 1, f"tap_{name}")
