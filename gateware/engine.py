@@ -6,54 +6,65 @@ Ports
 ``Out(stream.Signature(FEATURE_PAYLOAD))`` (:mod:`.layouts`; ``last`` is passed from a tick
 to its record). ``config``: ``In(CONFIG_LAYOUT)``, the run-time registers; they are sampled
 with each accepted tick, so a change takes effect from the next tick. ``o_busy``: a tick is
-in flight. ``o_hazard``: a tick is waiting at the input behind one of its own symbol.
+in flight or its record waits in the output FIFO. ``o_hazard``: a tick is waiting at the
+input behind one of its own symbol.
 
 Contract
 --------
 * Every output word equals :meth:`.model.EngineModel.process` (see the model's docstring for
   the arithmetic and the fixed-point formats: ``Q.16`` pips, ``Q0.18`` alphas, 64-bit sums).
 * Latency: :attr:`IndicatorEngine.LATENCY` cycles (8) from a tick's input handshake to its
-  record's ``valid``, when the output is not stalled.
+  record's ``valid``, when the output is not stalled (the record leaves straight from the
+  last stage's registers while the output FIFO is empty).
 * Throughput: one tick per cycle while no symbol recurs within :attr:`HAZARD_DISTANCE`
   cycles (e.g. round-robin over 6 or more symbols). A tick whose symbol is still in flight
   (state read but not yet written back) waits at the input (``ready`` low) until it is
   ``HAZARD_DISTANCE`` cycles behind the previous tick of its symbol: at most
   :attr:`HAZARD_WAIT` = ``HAZARD_DISTANCE - 1`` cycles (5), so one symbol alone runs at
   one tick per 6 cycles.
-* Backpressure: one pipeline enable, ``advance = ~o_feature.valid | o_feature.ready``,
-  gates every register and every RAM read and write; nothing is lost or duplicated.
+* Backpressure: the pipeline never stops (no enable). Records leave through a
+  :attr:`FIFO_DEPTH`-deep output FIFO (LUT RAM) that a record bypasses while it is empty
+  and the output is ready; the input takes a tick only while the ticks accepted and not yet
+  handed out are fewer than ``FIFO_DEPTH`` (a credit counter), so nothing is lost or
+  duplicated and a stalled output stops the input, not the pipeline.
 * A tick with ``symbol >= n_symbols`` reads and writes no state; its record echoes
   seq/ts/price/symbol/flags with ``valid = BAD_SYMBOL`` and every other word zero.
+* Reset clears the valid bits, the credits and the FIFO; the data registers have no reset.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
-``count``, ring pointer, min/max leaf pointer and previous price (distributed RAM: small,
-and read straight after the handshake); in the blocks (block RAM with its output register,
-:mod:`.primitives`) the five smoothed values (:mod:`.smooth`), the price rings and window
-sums (:mod:`.window`) and the min/max trees (:mod:`.minmax`). Each block reads its state in
-one cycle and writes it back a fixed number of cycles later; the hazard distance is the
-longest such window.
+``count``, ring pointer, min/max leaf pointer and previous price (LUT RAM: small, and read
+straight after the handshake); in the blocks the five smoothed values (:mod:`.smooth`, LUT
+RAM), the price rings and window sums (:mod:`.window`, block RAM) and the min/max trees
+(:mod:`.minmax`, block RAM, with write-forwarding of the path nodes to a tick
+``HAZARD_DISTANCE`` cycles behind). Each block reads its state in one cycle and writes it
+back a fixed number of cycles later; the hazard distance is the longest such window.
+RAM addresses come from registers of the block's own (:class:`~.primitives.LocalRegister`),
+which the placer puts next to the RAM.
 
 Stage map: stage 0 is the cycle of the input handshake, stage k the cycle k later; each
 line says what is computed from the stage's registers (block RAM reads and products return
-two stages later, from the RAM's or DSP's own output registers: ECP5 block RAM's and
-multipliers' unregistered outputs are slow)::
+two stages later, from the RAM's or DSP's own output registers; LUT RAM reads two stages
+later from two fabric registers)::
 
-    0  hazard check; meta RAM read; EMA fast/slow state read
-    1  fresh = count == 0 | RESET; RSI gain/loss state read; window: ring read and write
-       (the ring pointer straight from the meta RAM: it is not rewound on a reset),
-       price**2 into the multipliers
-    2  fresh selection, count and pointer update, meta RAM write; EMA subtract into the
-       multipliers; window: count against the windows; min/max: leaf write, sibling reads
-    3  RSI delta -> gain/loss subtract into the multipliers; MACD-signal state read;
-       window: price**2 summed; min/max masks
-    4  EMA add; window: ring data -> momentum, price - old, old**2 into the multipliers;
-       min/max: half-word compares
-    5  EMA out, write-back, macd = fast - slow -> signal subtract into the multipliers;
-       RSI add; window: sums RAM read; min/max: compares combined
-    6  RSI out, write-back; window: price**2 - old**2; min/max selection
-    7  signal add; window: sums + differences; min/max out, write-back
-    8  signal and histogram, window sums and momentum out, write-backs: the output record
-       (every field a register)
+    0  hazard check (its own delay line), credits; meta RAM read; EMA fast/slow state read
+    1  fresh = count == 0 | RESET, the min/max leaf pointer and the count's saturation;
+       window: ring read and write (the ring pointer straight from the meta RAM: it is not
+       rewound on a reset), price**2 into the multipliers
+    2  count and pointer update, meta RAM write, price - prev; EMA subtract into the
+       multipliers; RSI gain/loss state read; window: count against the windows;
+       min/max: leaf write, sibling reads
+    3  RSI up/down moves; MACD-signal state read; window: price**2 summed; min/max masks,
+       forwarding matches
+    4  EMA add; RSI subtract into the multipliers; window: ring data -> momentum,
+       price - old, old**2 into the multipliers, sums RAM read; min/max: RAM data or
+       forwarded nodes into registers
+    5  EMA out, write-back; macd = fast - slow; signal: fast - slow - signal (one
+       carry-save layer and one adder) into the multipliers; min/max: half-word compares
+    6  RSI add; window: price**2 - old**2, sums RAM data into registers; min/max: compares
+       combined
+    7  RSI out, write-back; signal add; window: sums + differences; min/max selection
+    8  signal and histogram, window sums and momentum, min/max out, write-backs: the output
+       record (every field a register), out through the FIFO's bypass or into the FIFO
 """
 
 from __future__ import annotations
@@ -61,7 +72,18 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from amaranth.hdl import Const, MemoryData, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import (
+    Cat,
+    Const,
+    MemoryData,
+    Module,
+    Mux,
+    ResetSignal,
+    Signal,
+    Value,
+    signed,
+    unsigned,
+)
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -69,6 +91,7 @@ from .layouts import CONFIG_LAYOUT, FEATURE_PAYLOAD, TICK_LAYOUT, TICK_PAYLOAD
 from .minmax import MinMaxTree
 from .params import EngineParams
 from .pipe import Delays
+from .primitives import LocalRegister
 from .records import FRAC_BITS, FeatureValid, TickFlag
 from .smooth import Smooth
 from .window import WindowSums
@@ -82,7 +105,7 @@ SMOOTH_BITS = 50
 
 # Stages at which each block takes its first inputs (its cycle 0).
 _EMA_IN = 0
-_RSI_IN = 1
+_RSI_IN = 2
 _WINDOW_IN = 1
 _MINMAX_IN = 2
 _SIGNAL_IN = 3
@@ -108,6 +131,11 @@ class IndicatorEngine(wiring.Component):
     LATENCY = 8
     HAZARD_DISTANCE = 6
     HAZARD_WAIT = 5
+    #: Depth of the output FIFO (LUT RAM) and the most ticks accepted and not yet handed
+    #: out: more than the latency, so the credits never stop a stream whose output is ready.
+    FIFO_DEPTH = 16
+    #: Column slices of the output FIFO, each with its own pointer registers.
+    FIFO_SLICES = 8
 
     @staticmethod
     def out_stages(params: EngineParams) -> dict[str, int]:
@@ -155,17 +183,20 @@ class IndicatorEngine(wiring.Component):
         n = p.n_symbols
         m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS)
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS)
-        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS)
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True)
         m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
         m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
         m.submodules.window = win = WindowSums(p)
-        m.submodules.minmax = mm = MinMaxTree(p)
+        m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
+        for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
+            m.d.comb += block.en.eq(1)
 
         # ---------------------------------------------------------------- pipeline control
-        valid = [None] + [Signal(name=f"valid{k}") for k in range(1, top + 1)]
-        advance = Signal()
-        m.d.comb += advance.eq(~valid[top] | self.o_feature.ready)
-        dly = Delays(m, advance)
+        # Free-running: every register advances every cycle; valid[k] marks a tick in k.
+        # Only the valid bits, the credits and the FIFO's pointers have a reset: the data
+        # registers are reset-less (a reset net to every flip-flop would be slow to route).
+        ctl = Delays(m)
+        dly = Delays(m, reset_less=True)
 
         def at(value, stage: int, want: int):
             """Return ``value`` (computed in ``stage``) as seen in stage ``want``."""
@@ -173,134 +204,184 @@ class IndicatorEngine(wiring.Component):
 
         tick0 = self.i_tick.payload.data
         good0 = tick0.symbol < p.n_symbols
-        tick1 = Signal(TICK_LAYOUT)
-        last1 = Signal()
-        good1 = Signal()
-        cfg1 = Signal(CONFIG_LAYOUT)
+        accept = Signal()
+        valid1 = Signal()
+        tick1 = Signal(TICK_LAYOUT, reset_less=True)
+        last1 = Signal(reset_less=True)
+        good1 = Signal(reset_less=True)
+        cfg1 = Signal(CONFIG_LAYOUT, reset_less=True)
+        m.d.sync += [
+            valid1.eq(accept),
+            tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
+            cfg1.eq(self.config),
+        ]
+        valid = [None] + [ctl.get(valid1, k - 1) for k in range(1, top + 1)]
         tick = [tick0] + [at(tick1, 1, k) for k in range(1, top + 1)]
         cfg = [None] + [at(cfg1, 1, k) for k in range(1, top + 1)]
         sym = [t.symbol for t in tick]
         good = [good0] + [at(good1, 1, k) for k in range(1, top + 1)]
 
         # Hazard: the input's symbol is in stages 1 .. HAZARD_DISTANCE-1 (state in flight).
-        in_flight = [valid[k] & good[k] & (sym[k] == tick0.symbol)
+        # The check has its own short delay line of (live, symbol), next to the input
+        # logic: the pipeline's valid and symbol registers fan out across the die. (These
+        # registers have a reset, which also keeps Yosys from merging them with the
+        # reset-less symbol line of the pipeline.)
+        hz_live = [accept & good0]
+        hz_sym = [tick0.symbol]
+        for k in range(1, self.HAZARD_DISTANCE):
+            hz_live.append(Signal(name=f"hazard_live{k}"))
+            hz_sym.append(Signal.like(tick0.symbol, name=f"hazard_sym{k}"))
+            m.d.sync += [hz_live[k].eq(hz_live[k - 1]), hz_sym[k].eq(hz_sym[k - 1])]
+        in_flight = [hz_live[k] & (hz_sym[k] == tick0.symbol)
                      for k in range(1, self.HAZARD_DISTANCE)]
         hazard = reduce(or_, in_flight, Const(0))
-        accept = Signal()
+
+        # Credits: ticks accepted and not yet handed out; one more fits while there are
+        # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO).
+        occupied = Signal(range(self.FIFO_DEPTH + 1))
+        room = Signal()
+        pop = Signal()
         m.d.comb += [
-            self.i_tick.ready.eq(advance & ~hazard),
+            room.eq(occupied != self.FIFO_DEPTH),
+            self.i_tick.ready.eq(room & ~hazard),
             accept.eq(self.i_tick.valid & self.i_tick.ready),
-            self.o_hazard.eq(self.i_tick.valid & advance & hazard),
-            self.o_busy.eq(reduce(or_, valid[1:])),
+            self.o_hazard.eq(self.i_tick.valid & room & hazard),
+            self.o_busy.eq(occupied != 0),
         ]
-        with m.If(advance):
-            m.d.sync += [
-                valid[1].eq(accept),
-                tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
-                cfg1.eq(self.config),
-            ]
-            m.d.sync += [valid[k + 1].eq(valid[k]) for k in range(1, top)]
+        with m.If(accept & ~pop):
+            m.d.sync += occupied.eq(occupied + 1)
+        with m.Elif(pop & ~accept):
+            m.d.sync += occupied.eq(occupied - 1)
         # live[k]: stage k holds a tick whose symbol has state.
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
         # ---------------------------------------------------------------- symbol meta state
-        # Small and read one cycle after the handshake: distributed RAM (an asynchronous
+        # Small and read straight after the handshake: distributed RAM (an asynchronous
         # LUT read and a register; ECP5 block RAM's clock-to-out would not fit).
         m.submodules.meta = meta = memory.Memory(data=self.meta,
                                                  attrs={"ram_style": "distributed"})
-        meta_rd = meta.read_port(domain="sync", transparent_for=())
+        meta_rd = meta.read_port(domain="comb")
         meta_wr = meta.write_port()
-        m.d.comb += [meta_rd.addr.eq(tick0.symbol[:sym_bits]), meta_rd.en.eq(advance)]
-        fresh2 = Signal()
-        meta2 = Signal(meta_layout(p))
-        with m.If(advance):
-            m.d.sync += [
-                fresh2.eq((meta_rd.data.count == 0) | (tick1.flags & TickFlag.RESET).any()),
-                meta2.eq(meta_rd.data),
-            ]
+        m.d.comb += meta_rd.addr.eq(tick0.symbol[:sym_bits])
+        meta1 = Signal(meta_layout(p), reset_less=True)
+        m.d.sync += meta1.eq(meta_rd.data)
 
-        # Stage 2: take the fresh state, advance count and pointers, write back.
+        # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
+        # count's saturation worked out a stage ahead.
+        fresh1 = (meta1.count == 0) | (tick1.flags & TickFlag.RESET).any()
+        fresh2 = Signal(reset_less=True)
+        meta2 = Signal(meta_layout(p), reset_less=True)
+        pos2 = Signal(p.minmax_bits, reset_less=True)
+        saturated2 = Signal(reset_less=True)
+        m.d.sync += [
+            fresh2.eq(fresh1), meta2.eq(meta1),
+            pos2.eq(Mux(fresh1, 0, meta1.pos)),
+            saturated2.eq(meta1.count == _COUNT_MAX),
+        ]
+
+        # Block RAM and LUT RAM addresses from each block's own registers (see
+        # LocalRegister): the min/max tree's symbol and leaf pointer (stage 2), the RSI
+        # blocks' symbol (stage 2), the window's symbol (stage 1).
+        def local(value, name: str):
+            reg = LocalRegister(Value.cast(value).shape(), name=name)
+            m.submodules[name] = reg
+            m.d.comb += reg.d.eq(value)
+            return reg.q
+
+        mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
+        mm_pos2 = local(Mux(fresh1, 0, meta1.pos), "mm_pos")
+        rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
+        win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
+        # The ring addresses (stage 1) worked out in stage 0 from the meta RAM's read, one
+        # register per ring next to its block RAMs.
+        ptr0, sym0 = meta_rd.data.ptr, tick0.symbol[:sym_bits]
+        ring_addr = {}
+        for name in ("sma", "roc"):
+            tap = (ptr0 - getattr(self.config, f"n_{name}"))[:p.ring_bits]
+            ring_addr[f"rd_{name}"] = local(Cat(tap, sym0), f"ring_{name}_rd")
+            ring_addr[f"wr_{name}"] = local(Cat(ptr0, sym0), f"ring_{name}_wr")
+
+        # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
         count_before2 = Mux(fresh2, 0, meta2.count)
-        count_after2 = Mux(count_before2 == _COUNT_MAX, _COUNT_MAX, count_before2 + 1)
-        pos2 = Mux(fresh2, 0, meta2.pos)
-        prev2 = Mux(fresh2, price2, meta2.prev)
+        count_after2 = Mux(fresh2, 1, Mux(saturated2, _COUNT_MAX, meta2.count + 1))
         mm_n2 = cfg[2].n_minmax
         m.d.comb += [
-            meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(advance & live[2]),
+            meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(live[2]),
             meta_wr.data.count.eq(count_after2),
             meta_wr.data.ptr.eq(meta2.ptr + 1),
             meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
             meta_wr.data.prev.eq(price2),
         ]
-        count3 = Signal(32)
-        delta3 = Signal(signed(33))
-        neg_delta3 = Signal(signed(33))
-        with m.If(advance):
-            m.d.sync += [
-                count3.eq(Mux(good[2], count_after2, 0)),
-                delta3.eq(price2 - prev2),
-                neg_delta3.eq(prev2 - price2),
-            ]
-        fresh = {2: fresh2, 3: at(fresh2, 2, 3), 5: at(fresh2, 2, 5)}
+        count3 = Signal(32, reset_less=True)
+        delta3 = Signal(signed(33), reset_less=True)
+        neg_delta3 = Signal(signed(33), reset_less=True)
+        m.d.sync += [
+            count3.eq(Mux(good[2], count_after2, 0)),
+            delta3.eq(Mux(fresh2, 0, price2 - meta2.prev)),
+            neg_delta3.eq(Mux(fresh2, 0, meta2.prev - price2)),
+        ]
+        fresh = {k: at(fresh2, 2, k) for k in (2, 4, 5)}
+
+        # Stage 3: the RSI moves.
+        up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        down4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        m.d.sync += [
+            up4.eq(Mux(delta3 > 0, delta3 << FRAC_BITS, 0)),
+            down4.eq(Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)),
+        ]
 
         # ---------------------------------------------------------------- smoothing blocks
         x2 = price2 << FRAC_BITS
         for block, alpha in ((ema_fast, cfg[2].alpha_fast),
                              (ema_slow, cfg[2].alpha_slow)):
             m.d.comb += [
-                block.en.eq(advance),
                 block.i_valid.eq(live[_EMA_IN]), block.i_addr.eq(tick0.symbol[:sym_bits]),
                 block.i_fresh.eq(fresh[2]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
-        up3 = Mux(delta3 > 0, delta3 << FRAC_BITS, 0)
-        down3 = Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)
-        for block, target in ((gain, up3), (loss, down3)):
+        for block, target in ((gain, up4), (loss, down4)):
             m.d.comb += [
-                block.en.eq(advance),
-                block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(sym[_RSI_IN][:sym_bits]),
-                block.i_fresh.eq(fresh[3]), block.i_init.eq(0), block.i_target.eq(target),
-                block.i_alpha.eq(cfg[3].alpha_rsi),
+                block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(rsi_sym2),
+                block.i_fresh.eq(fresh[_RSI_IN + 2]), block.i_init.eq(0),
+                block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
-        macd = ema_fast.o_x - ema_slow.o_x
+        assert _SIGNAL_IN + 2 == ema_stage
         m.d.comb += [
-            sig.en.eq(advance),
             sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
-            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0), sig.i_target.eq(macd),
+            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0),
+            sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
             sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
         ]
-        macd6 = Signal(signed(SMOOTH_BITS))
-        with m.If(advance):
-            m.d.sync += macd6.eq(macd)
+        macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
 
         # ---------------------------------------------------------------- window sums, min/max
-        # The window takes the ring pointer raw from the meta RAM in stage 1 (its cycle 0):
-        # it runs on across resets (only its offsets from the newest price matter, and
+        # The window's ring addresses come from the meta RAM's ring pointer raw: it runs on
+        # across resets (only its offsets from the newest price matter, and
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
         m.d.comb += [
-            win.en.eq(advance), win.i_valid.eq(live[_WINDOW_IN]),
-            win.i_sym.eq(sym[_WINDOW_IN][:sym_bits]), win.i_ptr.eq(meta_rd.data.ptr),
+            win.i_valid.eq(live[_WINDOW_IN]),
+            win.i_sym.eq(win_sym1),
+            *(getattr(win, f"i_{name}").eq(addr) for name, addr in ring_addr.items()),
             win.i_price.eq(tick[_WINDOW_IN].price),
             win.i_n_sma.eq(cfg[_WINDOW_IN].n_sma), win.i_n_roc.eq(cfg[_WINDOW_IN].n_roc),
             win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),
         ]
         m.d.comb += [
-            mm.en.eq(advance), mm.i_valid.eq(live[2]), mm.i_sym.eq(sym[2][:sym_bits]),
-            mm.i_pos.eq(pos2), mm.i_price.eq(price2),
+            mm.i_valid.eq(live[_MINMAX_IN]), mm.i_sym.eq(mm_sym2),
+            mm.i_pos.eq(mm_pos2), mm.i_price.eq(price2),
             mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
         ]
-        mm_full4 = Signal()
-        with m.If(advance):
-            m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))
+        mm_full4 = Signal(reset_less=True)
+        m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))
 
         # ---------------------------------------------------------------- the output record
         stage = self._out_stage
         win_stage = stage["window"]
-        bad_symbol = Signal()
-        with m.If(advance):
-            m.d.sync += bad_symbol.eq(~good[top - 1])
+        bad_symbol = Signal(reset_less=True)
+        m.d.sync += bad_symbol.eq(~good[top - 1])
         valid_byte = Signal(8)
         m.d.comb += [
             valid_byte[0].eq(at(win.o_sma_full, win_stage, top)),
@@ -311,11 +392,11 @@ class IndicatorEngine(wiring.Component):
         assert (FeatureValid.SMA, FeatureValid.ROC, FeatureValid.MINMAX,
                 FeatureValid.BAD_SYMBOL) == (1, 2, 4, 128)
 
-        out = self.o_feature.payload.data
+        record = Signal(FEATURE_PAYLOAD)
+        out = record.data
         t = tick[top]
         m.d.comb += [
-            self.o_feature.valid.eq(valid[top]),
-            self.o_feature.payload.last.eq(at(last1, 1, top)),
+            record.last.eq(at(last1, 1, top)),
             out.seq.eq(t.seq), out.ts.eq(t.ts), out.price.eq(t.price),
             out.symbol.eq(t.symbol), out.flags.eq(t.flags),
             out.count.eq(at(count3, 3, top)),
@@ -333,4 +414,56 @@ class IndicatorEngine(wiring.Component):
             out.avg_gain.eq(at(gain.o_x, stage["rsi"], top)),
             out.avg_loss.eq(at(loss.o_x, stage["rsi"], top)),
         ]
+
+        # ---------------------------------------------------------------- the output FIFO
+        # A record leaves straight from stage ``top`` while the FIFO is empty (no added
+        # latency); otherwise, and whenever the output is not ready, it queues behind. The
+        # FIFO is LUT RAM with an asynchronous read; ``nonempty`` is a register. The credits
+        # keep it from overflowing. Every record of stage ``top`` is written at the write
+        # pointer; the pointer advances only if the record queues. The record is stored in
+        # FIFO_SLICES column slices, each with its own copies (LocalRegister) of the
+        # pointers, the write enable and ``nonempty``: one read pointer for the ~260 LUT RAM
+        # cells of the whole record would span the die.
+        depth = self.FIFO_DEPTH
+        wp = Signal(range(depth))
+        rp = Signal(range(depth))
+        level = Signal(range(depth + 1))
+        nonempty = Signal()
+        ready = self.o_feature.ready
+        push = Signal()
+        take = Signal()
+        m.d.comb += [
+            push.eq(valid[top] & (nonempty | ~ready)),
+            take.eq(nonempty & ready),
+            self.o_feature.valid.eq(nonempty | valid[top]),
+            pop.eq(self.o_feature.valid & ready),
+        ]
+        rst = ResetSignal()
+        wp_next = Mux(rst, 0, wp + push)
+        rp_next = Mux(rst, 0, rp + take)
+        level_next = level + push - take
+        nonempty_next = Mux(rst, 0, level_next != 0)
+        m.d.sync += [wp.eq(wp_next), rp.eq(rp_next), level.eq(level_next),
+                     nonempty.eq(nonempty_next)]
+        write_next = Mux(rst, 0, valid[top - 1])
+
+        record_bits = record.as_value()
+        payload = Value.cast(self.o_feature.payload)
+        width = len(record_bits)
+        n_slices = self.FIFO_SLICES
+        for j in range(n_slices):
+            lo, hi = j * width // n_slices, (j + 1) * width // n_slices
+            mem = memory.Memory(shape=hi - lo, depth=depth, init=[],
+                                attrs={"ram_style": "distributed"})
+            m.submodules[f"fifo{j}"] = mem
+            wr = mem.write_port()
+            rd = mem.read_port(domain="comb")
+            m.d.comb += [
+                wr.addr.eq(local(wp_next, f"fifo{j}_wp")),
+                wr.en.eq(local(write_next, f"fifo{j}_we")),
+                wr.data.eq(record_bits[lo:hi]),
+                rd.addr.eq(local(rp_next, f"fifo{j}_rp")),
+                payload[lo:hi].eq(Mux(local(nonempty_next, f"fifo{j}_nonempty"), rd.data,
+                                      record_bits[lo:hi])),
+            ]
         return m

@@ -23,19 +23,24 @@ node's winner with a one-hot multiplexer. Latency and hazard window do not grow 
 
 Formats: prices signed 32-bit pips; ``lo``/``hi`` signed 32-bit.
 
-Ports and timing, in enabled cycles (everything advances only when ``en`` is high), from the
-cycle in which the tick's inputs are presented (cycle 0):
+Ports and timing, in enabled cycles (everything advances only when ``en`` is high; the
+engine ties it high), from the cycle in which the tick's inputs are presented (cycle 0):
 
 * cycle 0: ``i_valid``, ``i_sym``, ``i_pos`` (leaf pointer, 0 for a fresh tick), ``i_price``.
   The leaf is written and the siblings are read in this cycle.
 * cycle 1: ``i_count`` (ticks of the symbol, this one included), ``i_n`` (window length).
-* cycle 5 (``LATENCY``): ``o_min``, ``o_max`` (registers; zero unless valid).
+* cycle 6 (``LATENCY``): ``o_min``, ``o_max`` (registers; zero unless valid).
 
 One tick per cycle. Cycle 0: RAM reads (block RAM with its output register,
-:class:`~.primitives.RegisteredMemory`); cycle 1: masks; cycle 2: RAM data, each 32-bit
-pairwise compare split into its 16-bit halves; cycle 3: the halves combined with the masks;
-cycle 4: selection; cycle 5: the path nodes are written back. Two ticks of one symbol must
-be at least ``WINDOW`` = 6 cycles apart (1 if ``minmax_depth = 2``: no nodes).
+:class:`~.primitives.RegisteredMemory`); cycle 1: masks, forwarding matches; cycle 2: RAM
+data (or a forwarded node, below) into registers near the comparators; cycle 3: each 32-bit
+pairwise compare split into its 16-bit halves; cycle 4: the halves combined with the masks;
+cycle 5: selection; cycle 6: the path nodes are written back. Two ticks of one symbol must
+be at least ``distance`` cycles apart (a constructor argument, at least ``MIN_DISTANCE`` =
+4): a sibling read in cycle 0 misses the path nodes that the previous tick of the symbol
+writes if that tick is at most 6 cycles ahead, so its nodes are forwarded into the
+registers of cycle 2 (write-forwarding). With ``minmax_depth = 2`` there are no nodes and
+any distance works.
 """
 
 from __future__ import annotations
@@ -64,16 +69,23 @@ _INT32_MAX = 2**31 - 1
 class MinMaxTree(wiring.Component):
     """Rolling min/max of each symbol's last ``min(count, n)`` prices (see the module doc)."""
 
-    @staticmethod
-    def timing(params: EngineParams) -> tuple[int, int]:
-        """Return ``(LATENCY, WINDOW)`` of a build, in cycles."""
-        return 5, 6 if params.minmax_bits > 1 else 1
+    #: Cycle of the path nodes' write.
+    WRITE = 6
 
-    def __init__(self, params: EngineParams) -> None:
+    @classmethod
+    def timing(cls, params: EngineParams) -> tuple[int, int]:
+        """Return ``(LATENCY, MIN_DISTANCE)`` of a build, in cycles."""
+        return 6, 4 if params.minmax_bits > 1 else 1
+
+    def __init__(self, params: EngineParams, distance: int = 6) -> None:
         self.params = params
         self.levels = params.minmax_bits
-        #: Cycles from the inputs to the outputs; minimum distance of two ticks of a symbol.
-        self.LATENCY, self.WINDOW = self.timing(params)
+        #: Cycles from the inputs to the outputs; smallest distance of two ticks of a symbol
+        #: that forwarding covers.
+        self.LATENCY, self.MIN_DISTANCE = self.timing(params)
+        if distance < self.MIN_DISTANCE:
+            raise ValueError(f"distance must be at least {self.MIN_DISTANCE}, not {distance}")
+        self.distance = distance
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
@@ -90,16 +102,18 @@ class MinMaxTree(wiring.Component):
         m = Module()
         p = self.params
         en = self.en
-        dly = Delays(m, en)
+        dly = Delays(m, en, reset_less=True)
         levels = bits = self.levels
         out_cycle = self.LATENCY
-        valid = [dly.get(self.i_valid, i, "valid") for i in range(out_cycle + 1)]
-        sym = [dly.get(self.i_sym, i, "sym") for i in range(out_cycle + 1)]
-        pos = [dly.get(self.i_pos, i, "pos") for i in range(out_cycle + 1)]
-        price2 = dly.get(self.i_price, 2, "price")
+        write = self.WRITE
+        forward = range(self.distance, write + 1) if levels > 1 else range(0)
+        top = max([out_cycle, *(1 + d for d in forward)])
+        valid = [dly.get(self.i_valid, i, "valid") for i in range(top + 1)]
+        sym = [dly.get(self.i_sym, i, "sym") for i in range(top + 1)]
+        pos = [dly.get(self.i_pos, i, "pos") for i in range(top + 1)]
+        price3 = dly.get(self.i_price, 3, "price")
 
         # Cycle 0: write the leaf, read one sibling per level; cycle 2: registered RAM data.
-        siblings2 = []
         rams = []
         for k in range(levels):
             shape = signed(32) if k == 0 else PAIR
@@ -111,57 +125,83 @@ class MinMaxTree(wiring.Component):
             if k == 0:
                 m.d.comb += [ram.wr_addr.eq(Cat(self.i_pos, self.i_sym)),
                              ram.wr_data.eq(self.i_price), ram.wr_en.eq(self.i_valid)]
-                siblings2.append((ram.rd_data, ram.rd_data))
-            else:
-                siblings2.append((ram.rd_data.lo, ram.rd_data.hi))
             rams.append(ram)
 
         # Cycle 1: a sibling is neutral if its first leaf is not below fill = min(count, n).
-        masked2 = Signal(max(1, levels))
+        masked2 = Signal(max(1, levels), reset_less=True)
         with m.If(en):
             for k in range(levels):
                 first = ((pos[1] >> k) ^ 1) << k
                 m.d.sync += masked2[k].eq((first >= self.i_count) | (first >= self.i_n))
-        masked3 = dly.get(masked2, 1, "masked")
+        masked4 = dly.get(masked2, 2, "masked")
 
-        # Cycles 2-3: compare every pair of candidates: 0 is the price (never masked), 1 + k
+        # Cycle 1: does the tick d cycles ahead (in cycle 1 + d) of this symbol write the
+        # node this tick reads at level k (its path node (pos >> k) is our sibling)? It
+        # writes in cycle 6, too late for this tick's read if d <= 6.
+        match2 = {}
+        for d in forward:
+            same = Signal(name=f"same{d}")
+            m.d.comb += same.eq(valid[1 + d] & (sym[1 + d] == sym[1]))
+            for k in range(1, levels):
+                flag = Signal(name=f"match{d}_{k}", reset_less=True)
+                hit = (pos[1 + d] >> k)[:bits - k] == ((pos[1] >> k) ^ 1)[:bits - k]
+                with m.If(en):
+                    m.d.sync += flag.eq(same & hit)
+                match2[d, k] = flag
+
+        # Cycle 2: the RAM data, or the nearest tick ahead's node, into registers.
+        path_nodes = {}           # level -> node register written in cycle 6 (set below)
+        sib3 = []
+        for k in range(levels):
+            data2 = rams[k].rd_data
+            reg = Signal(data2.shape(), name=f"sibling{k}", reset_less=True)
+            if k:
+                for d in reversed(forward):
+                    node = Signal(PAIR, name=f"fwd{d}_{k}", reset_less=True)
+                    path_nodes[d, k] = node
+                    data2 = Mux(match2[d, k], node, data2)
+            with m.If(en):
+                m.d.sync += reg.eq(data2)
+            sib3.append((reg, reg) if k == 0 else (reg.lo, reg.hi))
+
+        # Cycles 3-4: compare every pair of candidates: 0 is the price (never masked), 1 + k
         # the sibling at level k. beats[i, j] (i < j): candidate i wins over j, ties to i; a
         # masked candidate loses to any unmasked one. This order is total, so every prefix
         # of the candidates has exactly one winner, and the winner of 0 .. k+1 is path node
-        # k + 1. A 32-bit compare is split in halves: cycle 2 compares the halves,
-        # cycle 3 combines them (a <= b: a.hi < b.hi, or equal and a.lo <= b.lo).
+        # k + 1. A 32-bit compare is split in halves: cycle 3 compares the halves,
+        # cycle 4 combines them (a <= b: a.hi < b.hi, or equal and a.lo <= b.lo).
         count = levels + 1
-        lo2 = [price2] + [lo for lo, _ in siblings2]
-        hi2 = [price2] + [hi for _, hi in siblings2]
-        mask3 = [0] + [masked3[k] for k in range(levels)]
+        lo3 = [price3] + [lo for lo, _ in sib3]
+        hi3 = [price3] + [hi for _, hi in sib3]
+        mask4 = [0] + [masked4[k] for k in range(levels)]
 
         def half_compare(a, b, name: str):
             """Registered (a.hi < b.hi, a.hi == b.hi, a.lo <= b.lo) of signed 32-bit a, b."""
-            lt, eq, le = (Signal(name=f"{name}_{x}") for x in ("lt", "eq", "le"))
+            lt, eq, le = (Signal(name=f"{name}_{x}", reset_less=True) for x in ("lt", "eq", "le"))
             with m.If(en):
                 m.d.sync += [lt.eq(a[16:32].as_signed() < b[16:32].as_signed()),
                              eq.eq(a[16:32] == b[16:32]),
                              le.eq(a[:16] <= b[:16])]
             return lt | (eq & le)
 
-        beats_lo4 = {}
-        beats_hi4 = {}
+        beats_lo5 = {}
+        beats_hi5 = {}
         for i in range(count):
             for j in range(i + 1, count):
-                lo_le = half_compare(lo2[i], lo2[j], f"lo_{i}_le_{j}")
-                hi_ge = half_compare(hi2[j], hi2[i], f"hi_{j}_le_{i}")
-                lo_win = Signal(name=f"lo_{i}_beats_{j}")
-                hi_win = Signal(name=f"hi_{i}_beats_{j}")
+                lo_le = half_compare(lo3[i], lo3[j], f"lo_{i}_le_{j}")
+                hi_ge = half_compare(hi3[j], hi3[i], f"hi_{j}_le_{i}")
+                lo_win = Signal(name=f"lo_{i}_beats_{j}", reset_less=True)
+                hi_win = Signal(name=f"hi_{i}_beats_{j}", reset_less=True)
                 with m.If(en):
                     m.d.sync += [
-                        lo_win.eq(mask3[j] | (~mask3[i] & lo_le)),
-                        hi_win.eq(mask3[j] | (~mask3[i] & hi_ge)),
+                        lo_win.eq(mask4[j] | (~mask4[i] & lo_le)),
+                        hi_win.eq(mask4[j] | (~mask4[i] & hi_ge)),
                     ]
-                beats_lo4[i, j], beats_hi4[i, j] = lo_win, hi_win
-        lo4 = [dly.get(v, 2, f"lo{i}") for i, v in enumerate(lo2)]
-        hi4 = [dly.get(v, 2, f"hi{i}") for i, v in enumerate(hi2)]
+                beats_lo5[i, j], beats_hi5[i, j] = lo_win, hi_win
+        lo5 = [dly.get(v, 2, f"lo{i}") for i, v in enumerate(lo3)]
+        hi5 = [dly.get(v, 2, f"hi{i}") for i, v in enumerate(hi3)]
 
-        # Cycle 4: select each path node (a one-hot AND-OR multiplexer per node).
+        # Cycle 5: select each path node (a one-hot AND-OR multiplexer per node).
         def winner(values, beats, last: int):
             terms = []
             for i in range(last + 1):
@@ -170,22 +210,24 @@ class MinMaxTree(wiring.Component):
                 terms.append(Mux(reduce(and_, wins), values[i], 0))
             return reduce(or_, terms)
 
-        nodes5 = [None]
+        nodes6 = [None]
         for k in range(1, levels + 1):
-            node = Signal(PAIR, name=f"node{k}")
-            keep = valid[4] if k == levels else 1      # the root: zero for invalid slots
+            node = Signal(PAIR, name=f"node{k}", reset_less=True)
+            keep = valid[5] if k == levels else 1      # the root: zero for invalid slots
             with m.If(en):
                 m.d.sync += [
-                    node.lo.eq(Mux(keep, winner(lo4, beats_lo4, k), 0)),
-                    node.hi.eq(Mux(keep, winner(hi4, beats_hi4, k), 0)),
+                    node.lo.eq(Mux(keep, winner(lo5, beats_lo5, k), 0)),
+                    node.hi.eq(Mux(keep, winner(hi5, beats_hi5, k), 0)),
                 ]
-            nodes5.append(node)
+            nodes6.append(node)
 
-        # Cycle 5: write the path nodes below the root.
+        # Cycle 6: write the path nodes below the root; forward them (from cycle 2 + d).
         for k in range(1, levels):
             m.d.comb += [
-                rams[k].wr_addr.eq(Cat((pos[5] >> k)[:bits - k], sym[5])),
-                rams[k].wr_data.eq(nodes5[k]), rams[k].wr_en.eq(valid[5]),
+                rams[k].wr_addr.eq(Cat((pos[write] >> k)[:bits - k], sym[write])),
+                rams[k].wr_data.eq(nodes6[k]), rams[k].wr_en.eq(valid[write]),
             ]
-        m.d.comb += [self.o_min.eq(nodes5[levels].lo), self.o_max.eq(nodes5[levels].hi)]
+            for d in forward:
+                m.d.comb += path_nodes[d, k].eq(dly.get(nodes6[k], 2 + d - write, f"node{k}"))
+        m.d.comb += [self.o_min.eq(nodes6[levels].lo), self.o_max.eq(nodes6[levels].hi)]
         return m

@@ -1,9 +1,10 @@
-"""Pipeline helpers shared by the engine's blocks: enabled delay lines.
+"""Pipeline helpers shared by the engine's blocks: delay lines, a three-operand adder.
 
-Every register of the engine advances only when the global pipeline enable ``en`` is high
-(``en = ~last_stage_valid | output_ready``), so a stalled output freezes the whole pipeline
-and nothing is lost or duplicated. :class:`Delays` builds and shares the delay lines that
-carry a value from the stage where it is computed to the stages where it is used.
+The engine's pipeline is free-running (no global enable: a stalled output is absorbed by its
+output FIFO, and the input takes a tick only while the FIFO has room for it); the blocks
+keep an enable ``en`` of their own for unit tests, tied high in the engine. :class:`Delays`
+builds and shares the delay lines that carry a value from the stage where it is computed to
+the stages where it is used.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ class Delays:
 
     ``delays.get(value, n)`` returns ``value`` delayed by ``n`` enabled cycles (``n = 0``:
     ``value`` itself). Asking again for the same source object reuses its registers.
+    ``en=None``: the registers advance every cycle. ``reset_less=True``: the registers keep
+    their value through a reset of the domain (data that a valid bit qualifies: no reset
+    net to thousands of flip-flops).
     """
 
-    def __init__(self, m: Module, en: Value) -> None:
+    def __init__(self, m: Module, en: Value | None = None, *, reset_less: bool = False) -> None:
         self._m = m
         self._en = en
+        self._reset_less = reset_less
         self._lines: dict[int, tuple[Value, list[Value]]] = {}
 
     def get(self, value: Value, n: int, name: str | None = None) -> Value:
@@ -40,9 +45,12 @@ class Delays:
             shape = Value.cast(value).shape()
             base = name or getattr(value, "name", None) or "dly"
         while len(line) <= n:
-            reg = Signal(shape, name=f"{base}_d{len(line)}")
-            with self._m.If(self._en):
+            reg = Signal(shape, name=f"{base}_d{len(line)}", reset_less=self._reset_less)
+            if self._en is None:
                 self._m.d.sync += reg.eq(line[-1])
+            else:
+                with self._m.If(self._en):
+                    self._m.d.sync += reg.eq(line[-1])
             line.append(reg)
         return line[n]
 

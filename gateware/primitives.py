@@ -40,8 +40,8 @@ from amaranth.hdl import (
 )
 from amaranth.lib import memory
 
-__all__ = ["ECP5Target", "RegisteredMemory", "RegisteredMultiplier", "is_ecp5",
-           "dp16kd_plan"]
+__all__ = ["ECP5Target", "LocalRegister", "RegisteredMemory", "RegisteredMultiplier",
+           "is_ecp5", "dp16kd_plan"]
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,23 @@ class RegisteredMemory(Elaboratable):
 
     ``data`` (a :class:`~amaranth.hdl.MemoryData`, for simulators that poke rows) is used
     by the behavioural elaboration only; the contents start at zero either way.
+
+    ``distributed=True`` asks for LUT RAM on every platform (``ram_style = "distributed"``),
+    for small state RAMs whose data feeds arithmetic: ``rd_addr`` goes into the RAM's own
+    address register (a :class:`LocalRegister`, next to the LUT RAM), the asynchronous read
+    of cycle ``t + 1`` into the output register (``rd_data`` in cycle ``t + 2``, as above).
+    The read thus also sees a write of cycle ``t`` (to the callers, which never read an
+    address within a cycle of its write, that is the same). Where a block RAM's output
+    register sits in the RAM's row, far from the logic, these are fabric flip-flops.
     """
 
     def __init__(self, shape, depth: int, *, collision: bool = False,
-                 data: MemoryData | None = None, name: str = "mem") -> None:
+                 data: MemoryData | None = None, distributed: bool = False,
+                 name: str = "mem") -> None:
         self.shape = shape
         self.depth = depth
         self.collision = collision
+        self.distributed = distributed
         self.data = data
         self.name = name
         self.width = Shape.cast(shape).width
@@ -107,19 +117,27 @@ class RegisteredMemory(Elaboratable):
         self.wr_en = Signal(name=f"{name}_wr_en")
 
     def elaborate(self, platform):
-        if is_ecp5(platform):
+        if is_ecp5(platform) and not self.distributed:
             return self._elaborate_ecp5()
         m = Module()
+        attrs = {"ram_style": "distributed"} if self.distributed else None
         if self.data is not None:
-            mem = memory.Memory(data=self.data)
+            mem = memory.Memory(data=self.data, attrs=attrs)
         else:
-            mem = memory.Memory(shape=self.shape, depth=self.depth, init=[])
+            mem = memory.Memory(shape=self.shape, depth=self.depth, init=[], attrs=attrs)
         m.submodules.mem = mem
-        rd = mem.read_port(domain="sync", transparent_for=())
+        if self.distributed:
+            rd = mem.read_port(domain="comb")
+            m.submodules.rd_addr = rd_addr = LocalRegister(self.addr_bits, enable=True,
+                                                           name="rd_addr")
+            m.d.comb += [rd_addr.d.eq(self.rd_addr), rd_addr.en.eq(self.en),
+                         rd.addr.eq(rd_addr.q)]
+        else:
+            rd = mem.read_port(domain="sync", transparent_for=())
+            m.d.comb += [rd.addr.eq(self.rd_addr), rd.en.eq(self.en)]
         wr = mem.write_port()
         out = Signal(self.width, name="out", reset_less=True)
         m.d.comb += [
-            rd.addr.eq(self.rd_addr), rd.en.eq(self.en),
             wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data),
             wr.en.eq(self.en & self.wr_en),
             Value.cast(self.rd_data).eq(out),
@@ -276,4 +294,41 @@ class RegisteredMultiplier(Elaboratable):
             **{f"o_P{i}": product[i] for i in range(36)},
         )
         m.d.comb += self.p.eq(product[:len(self.p)])
+        return m
+
+
+class LocalRegister(Elaboratable):
+    """``q`` is ``d`` one cycle later: a reset-less register that synthesis keeps apart.
+
+    Yosys merges flip-flops with the same input into one, so a value registered in several
+    places for several consumers ends up as one flip-flop per bit whose net spans the die
+    (e.g. a symbol number that addresses block RAMs in different rows and LUT RAMs
+    elsewhere). A :class:`LocalRegister` is that block's own copy: on ECP5 one
+    ``TRELLIS_FF`` instance per bit (Yosys does not merge instances), which the placer puts
+    next to the copy's consumers; elsewhere a plain register (Vivado and the simulators
+    need no help).
+    """
+
+    def __init__(self, shape, *, enable: bool = False, name: str = "copy") -> None:
+        self.d = Signal(shape, name=f"{name}_d")
+        self.q = Signal(shape, name=f"{name}_q")
+        #: With ``enable=True``: the register loads only while ``en`` is high.
+        self.en = Signal(name=f"{name}_en", init=1) if enable else None
+
+    def elaborate(self, platform):
+        m = Module()
+        if not is_ecp5(platform):
+            reg = Signal.like(self.q, name="q_r", reset_less=True)
+            with m.If(self.en if self.en is not None else 1):
+                m.d.sync += reg.eq(self.d)
+            m.d.comb += self.q.eq(reg)
+            return m
+        d, q = Value.cast(self.d), Value.cast(self.q)
+        ce = {"p_CEMUX": "CE", "i_CE": self.en} if self.en is not None else {"p_CEMUX": "1"}
+        for i in range(len(d)):
+            m.submodules[f"ff{i}"] = Instance(
+                "TRELLIS_FF", p_GSR="DISABLED", p_CLKMUX="CLK", p_LSRMUX="LSR",
+                p_SRMODE="LSR_OVER_CE", p_REGSET="RESET", **ce,
+                i_CLK=ClockSignal("sync"), i_LSR=Const(0), i_DI=d[i], o_Q=q[i],
+            )
         return m

@@ -21,12 +21,18 @@ Ports and timing, in enabled cycles (every register, RAM read and write advances
 * cycle 5: ``o_x``, ``o_gap`` (registers; zero unless the slot is valid). The state RAM
   is written in this cycle.
 
+With ``subtrahend=True`` the block has one more input, ``i_sub`` (signed ``width``-bit, cycle
+2), and smooths towards ``target - sub`` (the MACD signal: ``target`` the fast EMA, ``sub``
+the slow one), with ``o_gap = target - sub - x_new``; the three-operand difference goes
+through one carry-save layer and one adder, no slower than the plain subtraction.
+
 Latency 5 cycles; throughput one tick per cycle. A tick may read its symbol's state only
 in a cycle after the previous tick of that symbol wrote it: two ticks of one symbol must be
 at least :attr:`Smooth.WINDOW` = 6 cycles apart (read-before-write RAM).
 
-Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: block RAM
-with its output register, data in cycle 2); cycle 2 the fresh selection and the
+Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
+asynchronous read into a register and one more register, data in cycle 2; the second
+register sits next to the subtraction); cycle 2 the fresh selection and the
 subtraction, whose result goes straight into the multipliers' operand registers
 (:class:`~.primitives.RegisteredMultiplier`, unsigned 18x18 partial products, one DSP each,
 products in cycle 4); cycle 4 the partial products summed with ``x`` (and with the gap)
@@ -35,11 +41,12 @@ through one carry-save layer and one adder; cycle 5 the result.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
+from .pipe import add3
 from .primitives import RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["Smooth", "mulshr_parts"]
@@ -61,11 +68,14 @@ class Smooth(wiring.Component):
     #: Minimum distance in cycles between two ticks of one symbol (state read to write + 1).
     WINDOW = 6
 
-    def __init__(self, n_symbols: int, width: int = 50) -> None:
+    def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False) -> None:
         self.n_symbols = n_symbols
         self.width = width
+        self.subtrahend = subtrahend
         addr_bits = max(1, (n_symbols - 1).bit_length())
+        sub = {"i_sub": In(signed(width))} if subtrahend else {}
         super().__init__({
+            **sub,
             "en": In(1),
             "i_valid": In(1),
             "i_addr": In(addr_bits),
@@ -82,12 +92,15 @@ class Smooth(wiring.Component):
         w = self.width
         en = self.en
 
-        m.submodules.state = state = RegisteredMemory(signed(w), self.n_symbols, name="state")
+        m.submodules.state = state = RegisteredMemory(signed(w), self.n_symbols,
+                                                      distributed=True, name="state")
         m.d.comb += state.en.eq(en)
 
         # Slot bookkeeping: valid and address, cycles 1 .. 5.
-        valid = [self.i_valid] + [Signal(name=f"valid{i}") for i in range(1, 6)]
-        addr = [self.i_addr] + [Signal.like(self.i_addr, name=f"addr{i}") for i in range(1, 6)]
+        valid = [self.i_valid] + [Signal(name=f"valid{i}", reset_less=True)
+                                  for i in range(1, 6)]
+        addr = [self.i_addr] + [Signal.like(self.i_addr, name=f"addr{i}", reset_less=True)
+                                for i in range(1, 6)]
         with m.If(en):
             for i in range(1, 6):
                 m.d.sync += [valid[i].eq(valid[i - 1]), addr[i].eq(addr[i - 1])]
@@ -99,10 +112,19 @@ class Smooth(wiring.Component):
         # Cycle 2: select the state, subtract; the multipliers register diff and alpha.
         x_sel = Mux(self.i_fresh, self.i_init, x2)
         diff2 = Signal(signed(w + 1))
-        m.d.comb += diff2.eq(self.i_target - x_sel)
-        diff3 = Signal(signed(w + 1))
-        x3 = Signal(signed(w))
-        alpha3 = Signal(unsigned(ALPHA_BITS))
+        if self.subtrahend:
+            # target - sub - x = target + ~sub + ~x + 2: with a 1 appended below every
+            # operand and a carry-in of 1 the sum is 2 * (target + ~sub + ~x + 2).
+            def ext(v):
+                return Cat(Const(1, 1), Value.cast(v).as_signed()[:w], Value.cast(v)[w - 1])
+            total = add3(m, ext(self.i_target), ext(~self.i_sub), ext(~x_sel), w + 2,
+                         carry_in=1)
+            m.d.comb += diff2.eq(total[1:])
+        else:
+            m.d.comb += diff2.eq(self.i_target - x_sel)
+        diff3 = Signal(signed(w + 1), reset_less=True)
+        x3 = Signal(signed(w), reset_less=True)
+        alpha3 = Signal(unsigned(ALPHA_BITS), reset_less=True)
         with m.If(en):
             m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(self.i_alpha)]
 
@@ -118,8 +140,8 @@ class Smooth(wiring.Component):
             m.d.comb += [mul.en.eq(en), mul.a.eq(diff2.as_unsigned()[start:stop]),
                          mul.b.eq(self.i_alpha)]
             pp4.append(mul.p)
-        x4 = Signal(unsigned(w))            # x - correction, modulo 2**w
-        gap4 = Signal(unsigned(w + 1))      # diff + correction + 1, modulo 2**(w+1)
+        x4 = Signal(unsigned(w), reset_less=True)     # x - correction, modulo 2**w
+        gap4 = Signal(unsigned(w + 1), reset_less=True)     # diff + correction + 1, modulo 2**(w+1)
         correction = Mux(diff3[-1], alpha3, 0) << (w + 1 - ALPHA_BITS)
         with m.If(en):
             # correction's bit 0 is zero (w + 1 > ALPHA_BITS), so | 1 adds one.
@@ -144,11 +166,14 @@ class Smooth(wiring.Component):
 
         sx, cx = csa(x4, e, o)
         sg, cg = csa(gap4, ~e, ~o)
+        o_x = Signal.like(self.o_x, name="x5", reset_less=True)
+        o_gap = Signal.like(self.o_gap, name="gap5", reset_less=True)
         with m.If(en):
             m.d.sync += [
-                self.o_x.eq(Mux(valid[4], (sx + Cat(Const(0, 1), cx))[:w], 0)),
-                self.o_gap.eq(Mux(valid[4], (sg + Cat(Const(1, 1), cg))[:n], 0)),
+                o_x.eq(Mux(valid[4], (sx + Cat(Const(0, 1), cx))[:w], 0)),
+                o_gap.eq(Mux(valid[4], (sg + Cat(Const(1, 1), cg))[:n], 0)),
             ]
+        m.d.comb += [self.o_x.eq(o_x), self.o_gap.eq(o_gap)]
 
         # Cycle 5: write back.
         m.d.comb += [state.wr_addr.eq(addr[5]), state.wr_data.eq(self.o_x),

@@ -23,8 +23,11 @@ Formats: ``price`` signed 32-bit pips; ``sum`` signed 64-bit, ``sumsq`` unsigned
 Ports and timing, in enabled cycles (everything advances only when ``en`` is high), from the
 cycle in which the tick's inputs are presented (cycle 0):
 
-* cycle 0: ``i_valid``, ``i_sym``, ``i_ptr`` (ring pointer), ``i_price``, ``i_n_sma``,
-  ``i_n_roc``. The rings are read and written in this cycle.
+* cycle 0: ``i_valid``, ``i_sym``, ``i_price``, ``i_n_sma``, ``i_n_roc``, and each ring's
+  read and write address, ``i_rd_sma``/``i_wr_sma`` and ``i_rd_roc``/``i_wr_roc``
+  (``Cat(index, symbol)``: the write index is the ring pointer ``ptr``, the read index
+  ``ptr - n``; the caller registers them, one copy per ring, next to the ring's block
+  RAMs). The rings are read and written in this cycle.
 * cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
 * cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
   >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
@@ -35,11 +38,11 @@ its output register, :class:`~.primitives.RegisteredMemory`, data in cycle 2, re
 once more in cycle 3: the rings spread over many block RAMs), price**2 operands into the
 multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 count against the
 windows; cycle 2 price**2 partial products summed (plus 2); cycle 3 ring data: momentum,
-``d_sum = price - old``, old**2 operands into the multipliers; cycle 4 sums RAM read;
-cycle 5 ``d_sumsq = price**2 - old**2`` (carry-save layer and one adder); cycle 6 sums RAM
-data, ``sums + d`` (one adder); cycle 7 outputs, sums written back. The sums RAM is read in
-cycle 4 and written in cycle 7: two ticks of one symbol must be at least
-:attr:`WindowSums.WINDOW` = 4 cycles apart.
+``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read; cycle 5
+``d_sumsq = price**2 - old**2`` (carry-save layer and one adder), sums RAM data (zero for a
+fresh tick) into registers; cycle 6 ``sums + d`` (one adder from registers); cycle 7
+outputs, sums written back. The sums RAM is read in cycle 3 and written in cycle 7: two
+ticks of one symbol must be at least :attr:`WindowSums.WINDOW` = 5 cycles apart.
 """
 
 from __future__ import annotations
@@ -87,16 +90,18 @@ class WindowSums(wiring.Component):
     #: Cycles from the inputs to the outputs.
     LATENCY = 7
     #: Minimum distance in cycles between two ticks of one symbol.
-    WINDOW = 4
+    WINDOW = 5
 
     def __init__(self, params: EngineParams) -> None:
         self.params = params
         sym_bits = max(1, params.symbol_bits)
+        ring_addr_bits = params.ring_bits + sym_bits
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
             "i_sym": In(sym_bits),
-            "i_ptr": In(params.ring_bits),
+            "i_rd_sma": In(ring_addr_bits), "i_rd_roc": In(ring_addr_bits),
+            "i_wr_sma": In(ring_addr_bits), "i_wr_roc": In(ring_addr_bits),
             "i_price": In(signed(32)),
             "i_count": In(32),
             "i_fresh": In(1),
@@ -113,7 +118,7 @@ class WindowSums(wiring.Component):
         m = Module()
         p = self.params
         en = self.en
-        dly = Delays(m, en)
+        dly = Delays(m, en, reset_less=True)
         valid = [dly.get(self.i_valid, i, "valid") for i in range(8)]
         sym = [dly.get(self.i_sym, i, "sym") for i in range(8)]
         price = [dly.get(self.i_price, i, "price") for i in range(4)]
@@ -124,13 +129,13 @@ class WindowSums(wiring.Component):
         # the read must return the old price.
         depth = p.n_symbols * p.ring_depth
         taps3 = {}
-        for name, n in (("sma", self.i_n_sma), ("roc", self.i_n_roc)):
+        for name in ("sma", "roc"):
             ring = RegisteredMemory(signed(32), depth, collision=True, name=f"ring_{name}")
             m.submodules[f"ring_{name}"] = ring
             m.d.comb += [
                 ring.en.eq(en),
-                ring.rd_addr.eq(Cat((self.i_ptr - n)[:p.ring_bits], self.i_sym)),
-                ring.wr_addr.eq(Cat(self.i_ptr, self.i_sym)), ring.wr_data.eq(self.i_price),
+                ring.rd_addr.eq(getattr(self, f"i_rd_{name}")),
+                ring.wr_addr.eq(getattr(self, f"i_wr_{name}")), ring.wr_data.eq(self.i_price),
                 ring.wr_en.eq(self.i_valid),
             ]
             taps3[name] = dly.get(ring.rd_data, 1, f"tap_{name}")
@@ -139,9 +144,9 @@ class WindowSums(wiring.Component):
         # Cycle 1: count (before this tick) against the windows.
         n_sma1 = dly.get(self.i_n_sma, 1, "n_sma")
         n_roc1 = dly.get(self.i_n_roc, 1, "n_roc")
-        sma_full2 = Signal()     # an old price leaves the window
-        sma_ready2 = Signal()    # the window, this tick included, holds n_sma prices
-        roc_full2 = Signal()
+        sma_full2 = Signal(reset_less=True)     # an old price leaves the window
+        sma_ready2 = Signal(reset_less=True)    # the window, this tick included, holds n_sma prices
+        roc_full2 = Signal(reset_less=True)
         with m.If(en):
             m.d.sync += [sma_full2.eq(self.i_count >= n_sma1),
                          sma_ready2.eq(self.i_count + 1 >= n_sma1),
@@ -159,7 +164,7 @@ class WindowSums(wiring.Component):
             return parts
 
         ll, hh, hl = products(self.i_price, "price")
-        price_sq_plus2_3 = Signal(unsigned(64))
+        price_sq_plus2_3 = Signal(unsigned(64), reset_less=True)
         with m.If(en):
             # hl << 17 has 17 zero bits at the bottom: + 2 goes in there.
             m.d.sync += price_sq_plus2_3.eq(Cat(ll[:32], hh[:32])
@@ -170,8 +175,8 @@ class WindowSums(wiring.Component):
         # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).
         full3 = dly.get(sma_full2, 1, "sma_full")
         roc_full3 = dly.get(roc_full2, 1, "roc_full")
-        mom4 = Signal(signed(64))
-        d_sum4 = Signal(signed(64))
+        mom4 = Signal(signed(64), reset_less=True)
+        d_sum4 = Signal(signed(64), reset_less=True)
         with m.If(en):
             m.d.sync += [
                 mom4.eq(Mux(roc_full3 & valid[3], price[3] - taps3["roc"], 0)),
@@ -179,33 +184,39 @@ class WindowSums(wiring.Component):
             ]
         d_sum6 = dly.get(d_sum4, 2, "d_sum")
 
-        # Cycle 4: sums RAM read (data in cycle 6).
+        # Cycle 3: sums RAM read (data in cycle 5, registered in cycle 6: zero for a fresh
+        # tick, so that cycle 6 is one adder from registers).
         m.submodules.sums = sums = RegisteredMemory(_SUMS, p.n_symbols, name="sums")
-        m.d.comb += [sums.en.eq(en), sums.rd_addr.eq(sym[4])]
-        sums6 = sums.rd_data
+        m.d.comb += [sums.en.eq(en), sums.rd_addr.eq(sym[3])]
+        sums6 = Signal(_SUMS, reset_less=True)
+        fresh5 = dly.get(self.i_fresh, 4, "fresh")
+        with m.If(en):
+            m.d.sync += sums6.eq(Mux(fresh5, 0, sums.rd_data))
 
         # Cycle 5: d_sumsq = price**2 - (old**2 if full else 0)
         #   = (price**2 + 2) + ~(full & ll:hh) + ~(full & hl << 17)  (a carry-save layer).
         full5 = dly.get(sma_full2, 3, "sma_full")
         old_low = Mux(full5, Cat(old_ll[:32], old_hh[:32]), 0)
         old_mid = Mux(full5, old_hl << 17, 0)
-        d_sumsq6 = Signal(unsigned(64))
+        d_sumsq6 = Signal(unsigned(64), reset_less=True)
         with m.If(en):
             m.d.sync += d_sumsq6.eq(add3(m, price_sq_plus2_5, ~Value.cast(old_low),
                                          ~Value.cast(old_mid), 64))
 
-        # Cycle 6: sums = (0 if fresh else sums) + d: one adder straight from the RAM.
-        fresh6 = dly.get(self.i_fresh, 5, "fresh")
-        new_sum = Mux(fresh6, d_sum6, sums6.sum + d_sum6)
-        new_sumsq = Mux(fresh6, d_sumsq6, sums6.sumsq + d_sumsq6)
+        # Cycle 6: sums = (0 if fresh else sums) + d: one adder from registers.
+        new_sum = sums6.sum + d_sum6
+        new_sumsq = sums6.sumsq + d_sumsq6
+        outs = {name: Signal.like(getattr(self, name), name=f"{name[2:]}7", reset_less=True)
+                for name in ("o_sum", "o_sumsq", "o_mom", "o_sma_full", "o_roc_full")}
         with m.If(en):
             m.d.sync += [
-                self.o_sum.eq(Mux(valid[6], new_sum, 0)),
-                self.o_sumsq.eq(Mux(valid[6], new_sumsq, 0)),
-                self.o_mom.eq(dly.get(mom4, 2, "mom")),
-                self.o_sma_full.eq(dly.get(sma_ready2, 4, "sma_ready") & valid[6]),
-                self.o_roc_full.eq(dly.get(roc_full2, 4, "roc_full") & valid[6]),
+                outs["o_sum"].eq(Mux(valid[6], new_sum, 0)),
+                outs["o_sumsq"].eq(Mux(valid[6], new_sumsq, 0)),
+                outs["o_mom"].eq(dly.get(mom4, 2, "mom")),
+                outs["o_sma_full"].eq(dly.get(sma_ready2, 4, "sma_ready") & valid[6]),
+                outs["o_roc_full"].eq(dly.get(roc_full2, 4, "roc_full") & valid[6]),
             ]
+        m.d.comb += [getattr(self, name).eq(reg) for name, reg in outs.items()]
 
         # Cycle 7: write the sums back.
         m.d.comb += [

@@ -376,3 +376,17 @@ module MULT18X18D(
   wire [35:0] p = REG_OUTPUT_CLK == "NONE" ? full[35:0] : pr;
   assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = p;
 endmodule
+
+// TRELLIS_FF as gateware/primitives.py's LocalRegister uses it: CEMUX "1" (CE unused) or
+// "CE", LSR tied low, rising CLK; it starts at zero (as the FPGA's flip-flops do after
+// configuration).
+module TRELLIS_FF(input CLK, input LSR, input CE, input DI, output reg Q);
+  parameter GSR = "ENABLED";
+  parameter CEMUX = "1";
+  parameter CLKMUX = "CLK";
+  parameter LSRMUX = "LSR";
+  parameter SRMODE = "LSR_OVER_CE";
+  parameter REGSET = "RESET";
+  initial Q = 1'b0;
+  always @(posedge CLK) if (CEMUX == "1" || CE) Q <= DI;
+endmodule
