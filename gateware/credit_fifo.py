@@ -5,8 +5,8 @@ thousands of flip-flops) cannot be stalled once an item is in it. It may take an
 when the FIFO at its end is sure to have room for it and for every item already on its
 way: :class:`CreditFifo` counts them. ``o_credit`` is high while
 ``occupancy < depth``, where *occupancy* is the items the producer took (``i_admit``) and
-that have not left yet: in flight, or in the FIFO. It is a register compare, so the
-producer's admission path is short.
+that have not left yet: in flight, or in the FIFO. It is a flip-flop (the compare is made on
+the next occupancy), so it can drive a producer's ``ready`` directly.
 
 The FIFO is ``depth`` entries of memory with an asynchronous read (LUT RAM: ECP5 DPR16X4,
 7-series RAM32M/RAM64M). While it is empty, an arriving item is offered downstream in the
@@ -63,6 +63,8 @@ class CreditFifo(wiring.Component):
         tail = Signal(bits)
         level = Signal(bits + 1)
         occupancy = Signal(bits + 2)
+        next_occupancy = Signal(bits + 2)
+        credit = Signal(init=1)
         empty = level == 0
         taken = self.o_valid & self.o_ready
         # A bypassed item is not written. (Writing every item, so that the RAM's write
@@ -77,12 +79,13 @@ class CreditFifo(wiring.Component):
             self.o_valid.eq(~empty | self.i_valid),
             self.o_data.eq(Mux(empty, self.i_data, rd.data)),
             wr.addr.eq(tail), wr.data.eq(self.i_data), wr.en.eq(write),
-            self.o_credit.eq(occupancy < self.depth),
+            next_occupancy.eq(occupancy + self.i_admit - taken - self.i_drop),
+            self.o_credit.eq(credit),
         ]
         with m.If(write):
             m.d.sync += tail.eq(tail + 1)
         with m.If(read):
             m.d.sync += head.eq(head + 1)
         m.d.sync += level.eq(level + write - read)
-        m.d.sync += occupancy.eq(occupancy + self.i_admit - taken - self.i_drop)
+        m.d.sync += [occupancy.eq(next_occupancy), credit.eq(next_occupancy < self.depth)]
         return m
