@@ -25,10 +25,19 @@ the decision unit's record when both wait (neither starves). Behind the engine n
 an enable: the decision unit and the risk gate move every cycle, and each takes an item only
 when the :class:`~.credit_fifo.CreditFifo` at its end has room for it and for everything
 already on its way (no enable net fans out to the thousands of flip-flops of the 1024-bit
-records; the FIFOs add no latency while empty). Back-pressure on ``m_axis`` fills the output
-FIFO, then the decision unit's, then stalls the engine; nothing is dropped. A host order
-waits one cycle in a register stage (which also works out its signed quantity) before the
-arbiter.
+records; the FIFOs add no latency while empty). The engine's ``ready`` is the decision
+FIFO's credit, a flip-flop. Back-pressure on ``m_axis`` fills the output FIFO, then the
+decision unit's, then stalls the engine; nothing is dropped. A host order waits one cycle in
+a register stage (which also works out its signed quantity) before the arbiter.
+
+The 1024-bit records do not ride through the pipelines: the feature record (with its
+``tlast``) is written into a :class:`~.record_queue.RecordQueue` (LUT RAM, one write and one
+read per record) when the decision unit admits its tick, and read at the head when that
+tick's decision leaves the decision FIFO; the arbiter's output record is written into a
+second queue when the risk gate takes its item and read at the head when it is sent, with
+the verdict (and, for a host order, the market clock as ``ts``) that came through the output
+FIFO merged in. The credit FIFOs carry only what the stages compute (the decision: 186 bits;
+the verdict: 50 bits), and their credits also bound the queues' entries.
 
 Latency (no stalls): tick handshake to its record's ``m_axis_tvalid`` =
 ``IndicatorEngine.LATENCY + DecisionUnit.LATENCY + RiskGate.LATENCY`` cycles
@@ -51,6 +60,7 @@ from .decision import INTENT_LAYOUT, DecisionUnit
 from .engine import IndicatorEngine
 from .layouts import CONFIG_LAYOUT, ORDER_LAYOUT, OUTPUT_LAYOUT
 from .params import EngineParams
+from .record_queue import RecordQueue
 from .records import (
     FEATURE_BYTES,
     ORDER_BYTES,
@@ -67,10 +77,13 @@ __all__ = ["TickgateTop", "TOP_NAME", "PASS_LAYOUT"]
 
 TOP_NAME = "tickgate_top"
 
-#: What rides through the risk gate beside its item: the record, whether to send it, tlast.
-PASS_LAYOUT = data.StructLayout({"rec": OUTPUT_LAYOUT, "emit": 1, "last": 1})
+#: What rides through the risk gate beside its item: whether to send its record, tlast, and
+#: the record's ``kind``. (The 1024-bit record itself waits in a
+#: :class:`~.record_queue.RecordQueue` for the gate's verdict.)
+PASS_LAYOUT = data.StructLayout({"emit": 1, "last": 1, "kind": OUTPUT_LAYOUT["kind"].shape})
 
-#: Entries of each credit FIFO (more than the latency of the stage before it, plus one).
+#: Entries of each credit FIFO and record queue (more than the latency of the stage before
+#: it, plus one).
 _FIFO_DEPTH = 8
 
 #: Depth of the FIFO of input cycle stamps (ticks in flight between input and output).
@@ -172,22 +185,34 @@ class TickgateTop(wiring.Component):
         # for it and for everything on its way (no enable net fans out to the thousands of
         # flip-flops of the 1024-bit records; the FIFOs add no latency while empty).
         out_pass = risk.o_pass
+        # The record does not ride through the risk gate: it is written into a queue in LUT
+        # RAM when the gate takes its item, and read at the head when it is sent; only the
+        # verdict, the market clock, tlast and whether the clock replaces the record's ``ts``
+        # (a host order's) go through the credit FIFO. (The FIFO's credits bound the entries.)
+        m.submodules.out_recs = out_recs = RecordQueue(OUTPUT_LAYOUT.size, _FIFO_DEPTH)
+        verdict = data.StructLayout({"reject": 16, "now": 32, "host": 1, "last": 1})
+        verdict_in = Signal(verdict)
+        m.submodules.out_fifo = out_fifo = CreditFifo(verdict.size, _FIFO_DEPTH)
+        verdict_out = data.View(verdict, out_fifo.o_data)
         out_rec = Signal(OUTPUT_LAYOUT)
-        m.submodules.out_fifo = out_fifo = CreditFifo(len(out_rec.as_value()) + 1, _FIFO_DEPTH)
         m.d.comb += [
             risk.en.eq(1),
-            out_rec.eq(out_pass.rec),
-            out_rec.reject.eq(risk.o_reject),
+            verdict_in.reject.eq(risk.o_reject), verdict_in.now.eq(risk.o_now),
+            verdict_in.host.eq((out_pass.kind & OutputKind.HOST).any()),
+            verdict_in.last.eq(out_pass.last),
             out_fifo.i_valid.eq(risk.o_valid & out_pass.emit),
             out_fifo.i_drop.eq(risk.o_valid & ~out_pass.emit),
-            out_fifo.i_data.eq(Cat(out_rec.as_value(), out_pass.last)),
+            out_fifo.i_data.eq(verdict_in),
+            out_rec.eq(out_recs.o_data),
+            out_rec.reject.eq(verdict_out.reject),
             self.m_axis_tvalid.eq(out_fifo.o_valid),
-            self.m_axis_tdata.eq(out_fifo.o_data[:-1]),
-            self.m_axis_tlast.eq(out_fifo.o_data[-1]),
+            self.m_axis_tdata.eq(out_rec),
+            self.m_axis_tlast.eq(verdict_out.last),
             out_fifo.o_ready.eq(self.m_axis_tready),
+            out_recs.i_pop.eq(self.m_axis_tvalid & self.m_axis_tready),
         ]
-        with m.If((out_pass.rec.kind & OutputKind.HOST).any()):
-            m.d.comb += out_rec.ts.eq(risk.o_now)
+        with m.If(verdict_out.host):
+            m.d.comb += out_rec.ts.eq(verdict_out.now)
         m.d.comb += regs.value("market_clock").eq(risk.o_now)
 
         # ------------------------------------------------------------ ticks -> engine
@@ -205,26 +230,21 @@ class TickgateTop(wiring.Component):
         ]
 
         # ------------------------------------------------------------ engine -> decision
-        m.submodules.feature_skid = feature_skid = SkidBuffer(FEATURE_BYTES * 8 + 1)
+        # The credit is a flip-flop, so the engine's ``ready`` (its pipeline enable) comes
+        # straight from a register, as from a skid buffer, without a 1025-bit one.
         admit_dec = Signal()
         dec_credit = Signal()
         m.d.comb += [
-            feature_skid.i_valid.eq(engine.o_feature.valid),
-            feature_skid.i_data.eq(Cat(engine.o_feature.payload.data.as_value(),
-                                       engine.o_feature.payload.last)),
-            engine.o_feature.ready.eq(feature_skid.i_ready),
+            engine.o_feature.ready.eq(dec_credit),
             dec.en.eq(1),
-            admit_dec.eq(feature_skid.o_valid & dec_credit),
+            admit_dec.eq(engine.o_feature.valid & dec_credit),
             dec.i_valid.eq(admit_dec),
-            dec.i_feature.eq(feature_skid.o_data[:-1]),
-            feature_skid.o_ready.eq(dec_credit),
+            dec.i_feature.eq(engine.o_feature.payload.data),
         ]
-        # The feature record rides beside the decision unit, one register per stage.
-        rec_line = [feature_skid.o_data]
-        for k in range(dec.LATENCY):
-            reg = Signal(len(rec_line[-1]), name=f"feature_d{k + 1}", reset_less=True)
-            m.d.sync += reg.eq(rec_line[-1])
-            rec_line.append(reg)
+        # The feature record (and its tlast) does not ride through the decision unit: it is
+        # written into a queue in LUT RAM when the decision unit admits it and read at the
+        # head when its decision leaves the FIFO (the FIFO's credits bound the entries).
+        m.submodules.features = features = RecordQueue(FEATURE_BYTES * 8 + 1, _FIFO_DEPTH)
         # The intent's signed quantity (-qty for a SELL) goes with it, so the risk gate's
         # first stage adds it to the position without negating first. ``neg_qty`` is
         # registered from the register the decision unit's output stage read in the same
@@ -232,8 +252,7 @@ class TickgateTop(wiring.Component):
         neg_qty = Signal(signed(32))
         m.d.sync += neg_qty.eq(-regs.value("decision_qty"))
         sqty = Mux(dec.o_intent.side == Side.BUY, dec.o_intent.qty, neg_qty)
-        decided = Cat(rec_line[-1], dec.o_intent.as_value(), dec.o_score, dec.o_saturated,
-                      sqty)
+        decided = Cat(dec.o_intent.as_value(), dec.o_score, dec.o_saturated, sqty)
         m.submodules.dec_fifo = dec_fifo = CreditFifo(len(decided), _FIFO_DEPTH)
         dec_taken = Signal()
         m.d.comb += [
@@ -242,11 +261,15 @@ class TickgateTop(wiring.Component):
             dec_fifo.i_drop.eq(0),
             dec_fifo.i_valid.eq(dec.o_valid), dec_fifo.i_data.eq(decided),
             dec_fifo.o_ready.eq(dec_taken),
+            features.i_push.eq(admit_dec),
+            features.i_data.eq(Cat(engine.o_feature.payload.data.as_value(),
+                                   engine.o_feature.payload.last)),
+            features.i_pop.eq(dec_taken),
         ]
         width = FEATURE_BYTES * 8
-        feature = data.View(OUTPUT_LAYOUT, dec_fifo.o_data[:width])
-        feature_last = dec_fifo.o_data[width]
-        rest = dec_fifo.o_data[width + 1:]
+        feature = data.View(OUTPUT_LAYOUT, features.o_data[:width])
+        feature_last = features.o_data[width]
+        rest = dec_fifo.o_data
         intent = data.View(INTENT_LAYOUT, rest[:INTENT_LAYOUT.size])
         score = rest[INTENT_LAYOUT.size:INTENT_LAYOUT.size + 32].as_signed()
         saturated = rest[INTENT_LAYOUT.size + 32]
@@ -292,6 +315,7 @@ class TickgateTop(wiring.Component):
             risk.i_valid.eq((setpos_pending | order_full | dec_valid) & out_fifo.o_credit),
             take.eq(risk.o_ready & risk.i_valid),
             out_fifo.i_admit.eq(take),
+            out_recs.i_push.eq(take & ~pick_setpos),
             dec_taken.eq(take & pick_dec),
             order_taken.eq(take & pick_order),
         ]
@@ -304,7 +328,8 @@ class TickgateTop(wiring.Component):
                          setpos_value.eq(regs.value("sym_position"))]
 
         item = risk.i_item
-        rec = risk.i_pass.rec
+        rec = data.View(OUTPUT_LAYOUT, out_recs.i_data)
+        m.d.comb += risk.i_pass.kind.eq(rec.kind)
         with m.If(pick_setpos):
             m.d.comb += [item.set_pos.eq(1), item.symbol.eq(setpos_symbol),
                          item.price.eq(setpos_value), risk.i_pass.emit.eq(0)]
@@ -320,9 +345,13 @@ class TickgateTop(wiring.Component):
                 rec.strategy.eq(order.strategy),
             ]
         with m.Else():
+            # ``tick`` only with a decision waiting: the gate's stages move every cycle, and
+            # ``o_now`` (the ``market_clock`` register) of a cycle without an item must stay
+            # the last tick's clock, not the stale head entry of the feature queue.
             good = ~(feature.valid & FeatureValid.BAD_SYMBOL).any()
             m.d.comb += [
-                item.tick.eq(good), item.order.eq(intent.fire), item.symbol.eq(feature.symbol),
+                item.tick.eq(good & dec_valid), item.order.eq(intent.fire),
+                item.symbol.eq(feature.symbol),
                 item.ts.eq(feature.ts), item.tick_price.eq(feature.price),
                 item.qty.eq(intent.qty), item.sqty.eq(intent_sqty),
                 item.price.eq(intent.price), item.side.eq(intent.side),
@@ -339,7 +368,7 @@ class TickgateTop(wiring.Component):
 
         # ------------------------------------------------------------ counters and probes
         clear = command_now & (command & Command.CLEAR_COUNTERS).any()
-        checked = risk.o_valid & (out_pass.rec.kind & OutputKind.ORDER).any()
+        checked = risk.o_valid & (out_pass.kind & OutputKind.ORDER).any()
         sent = self.m_axis_tvalid & self.m_axis_tready
         events = {
             "ticks_in": tick_in, "records_out": sent,
