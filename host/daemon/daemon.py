@@ -262,8 +262,11 @@ class Daemon:
         self.stats.equity = self.stats.start_equity
         positions = {self.index[s]: self.jstate.position(s) for s in self.symbols
                      if self.jstate.position(s)}
-        detail = await self.board.open(equity_cents=round(self.stats.start_equity * 100),
-                                       positions=positions)
+        try:
+            detail = await self.board.open(equity_cents=round(self.stats.start_equity * 100),
+                                           positions=positions)
+        except ValueError as exc:
+            raise StartError(str(exc)) from None
         self.board_open = True
         log.info("%s", detail)
         self.executor = Executor(client, self.journal, self.jstate, self.config, self.stats,
@@ -469,6 +472,8 @@ class Daemon:
             await asyncio.sleep(interval)
             n += 1
             self.stats.equity = self._equity()
+            if self.feed is not None:
+                self.stats.symbol_ticks = dict(self.feed.check.accepted)
             money = (round(self.stats.pnl * 100), round(self.stats.equity * 100))
             if self.journal is not None:      # off the order path (see .journal)
                 self.journal.trim_ahead()
@@ -528,6 +533,8 @@ class Daemon:
             await self.control.stop()
         if self.board_open:
             self.stats.equity = self._equity()
+            if self.feed is not None:
+                self.stats.symbol_ticks = dict(self.feed.check.accepted)
             if self.out.isatty():
                 self.out.write("\n")
             self._say(self.stats.summary_text())

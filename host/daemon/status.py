@@ -18,6 +18,8 @@ board), ``board_call`` (one ``process_ticks`` call), ``tick_to_order`` (tick fra
 order's ``buy``/``sell`` request handed to the client), ``order_rtt`` (``buy``/``sell`` sent
 to its reply).
 
+``symbol_ticks`` counts the ticks the feed accepted per symbol (each one went to the board).
+
 The status line is rewritten in place (``\\r``) on a terminal; otherwise it is logged as a
 line every ``10 × status_interval_s``.
 """
@@ -75,6 +77,7 @@ class Stats:
     start_equity: float | None = None
     equity: float | None = None
     open_contracts: int = 0
+    symbol_ticks: dict[str, int] = field(default_factory=dict)
     reconcile: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, deque[float]] = field(default_factory=lambda: {
         k: deque(maxlen=4096) for k in ("tick_to_verdict", "board_call", "tick_to_order",
@@ -143,6 +146,7 @@ class Stats:
             "pnl": self.pnl, "currency": self.currency, "balance": self.balance,
             "equity": self.equity, "open_contracts": self.open_contracts,
             "reconcile": self.reconcile, "latency": lat,
+            "symbol_ticks": dict(self.symbol_ticks),
         }
 
     def summary_text(self) -> str:
