@@ -190,14 +190,16 @@ class BoardRunner:
                 self._lock.release()
         return await self.run(fn, *args)
 
-    async def open(self, *, equity_cents: int, positions: dict[int, int]) -> str:
+    async def open(self, *, equity_cents: int, pnl_cents: int = 0,
+                   positions: dict[int, int]) -> str:
         """Open the board (the model and sim boards of the build ``[daemon]`` asks for, see
-        :func:`~.config.board_build`), load every register, write positions and equity, clear
-        the kill switch; return the board's health sentence. ``ValueError`` (one sentence)
-        when the board holds fewer symbols than the configuration lists."""
-        return await self.run(self._open, equity_cents, positions)
+        :func:`~.config.board_build`), load every register, write positions, equity and the
+        day's P&L, clear the kill switch (a standing loss breach keeps it set); return the
+        board's health sentence. ``ValueError`` (one sentence) when the board holds fewer
+        symbols than the configuration lists."""
+        return await self.run(self._open, equity_cents, pnl_cents, positions)
 
-    def _open(self, equity_cents: int, positions: dict[int, int]) -> str:
+    def _open(self, equity_cents: int, pnl_cents: int, positions: dict[int, int]) -> str:
         options: dict[str, Any] = {}
         if self.kind in ("pynq", "alveo") and self.config["daemon"]["bitstream"]:
             options["bitfile"] = self.config["daemon"]["bitstream"]
@@ -217,7 +219,7 @@ class BoardRunner:
         board.load_decision(decision_config(self.config))
         board.load_limits(risk_limits(self.config))
         board.write_equity(equity_cents)
-        board.write_pnl(0)
+        board.write_pnl(max(_I32_MIN, min(_I32_MAX, pnl_cents)))
         for sym, pos in positions.items():
             board.set_position(sym, pos)
         self._warm_up(board, capacity - 1)
@@ -287,7 +289,8 @@ class BoardRunner:
         await self.call(lambda: self._require().set_position(symbol, lots))
 
     async def write_money(self, pnl_cents: int, equity_cents: int) -> None:
-        """The run's P&L and the equity, cents."""
+        """The day's P&L (the ``pnl_day`` register, see :mod:`.daypnl`) and the equity,
+        cents."""
         def write() -> None:
             board = self._require()
             board.write_pnl(max(_I32_MIN, min(_I32_MAX, pnl_cents)))

@@ -130,7 +130,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "stale_ms": 10_000,          # market ms since the symbol's last tick
         "pos_limit": 2,              # lots per symbol
         "gross_limit": 10,           # lots over all symbols
-        "daily_loss_limit": 50_000,  # cents (500.00) below the start of the run
+        "daily_loss_limit": 50_000,  # cents (500.00) below the equity at the start of
+                                     # the UTC day (journaled: a restart keeps it)
         "max_drawdown": 100_000,     # cents (1000.00) below the equity peak
         "rate_sym_orders": 2,        # per symbol: this many orders ...
         "rate_sym_per_ms": 20_000,   # ... per this many market ms (0 = off)
