@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from daemon_helpers import FAST, run_cli, start_cli, write_config
@@ -17,6 +18,7 @@ from daemon_helpers import FAST, run_cli, start_cli, write_config
 from tickgate.gateware.records import Reject, Side
 from tickgate.host.daemon.boardloop import Batch, BoardRunner
 from tickgate.host.daemon.config import validate
+from tickgate.host.daemon.daemon import Daemon
 from tickgate.host.daemon.daypnl import DayPnl, utc_day
 from tickgate.host.daemon.hoststrategy import HostOrder, pack_orders
 from tickgate.host.daemon.journal import Journal
@@ -46,6 +48,16 @@ def _restart(path: Path) -> DayPnl:
 
 def test_utc_day_is_the_calendar_day_in_utc() -> None:
     assert utc_day(MIDNIGHT - 1) == "2026-12-01" and utc_day(MIDNIGHT) == "2026-12-02"
+
+
+def test_the_daemons_clock_is_the_injected_one_else_the_venues_market_time() -> None:
+    assert Daemon(validate({}), clock=lambda: MIDNIGHT + 5.0).now() == MIDNIGHT + 5.0
+    daemon = Daemon(validate({}))
+    daemon._venue_time = NOON                             # the venue's time at start
+    assert daemon.now() == NOON
+    daemon.feed = SimpleNamespace(check=SimpleNamespace(  # type: ignore[assignment]
+        last_epoch={"R_10": NOON + 30, "R_25": NOON + 12}))
+    assert daemon.now() == NOON + 30                      # the latest tick's epoch
 
 
 def test_a_restart_on_the_same_day_keeps_the_baseline_and_the_loss_before_it(
