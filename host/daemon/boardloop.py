@@ -44,7 +44,7 @@ from tickgate.gateware.decision import DecisionConfig
 from tickgate.gateware.params import EngineConfig
 from tickgate.gateware.records import TICK_DTYPE, TickFlag
 from tickgate.gateware.risk_model import RiskLimits, gcra_registers
-from tickgate.host.daemon.config import Config
+from tickgate.host.daemon.config import Config, board_build
 
 __all__ = ["BoardRunner", "TickPacker", "Batch", "risk_limits", "decision_config"]
 
@@ -190,27 +190,36 @@ class BoardRunner:
                 self._lock.release()
         return await self.run(fn, *args)
 
-    async def open(self, *, equity_cents: int, positions: dict[int, int]) -> str:
-        """Open the board, load every register, write positions and equity, clear the kill
-        switch; return the board's health sentence."""
-        return await self.run(self._open, equity_cents, positions)
+    async def open(self, *, equity_cents: int, pnl_cents: int = 0,
+                   positions: dict[int, int]) -> str:
+        """Open the board (the model and sim boards of the build ``[daemon]`` asks for, see
+        :func:`~.config.board_build`), load every register, write positions, equity and the
+        day's P&L, clear the kill switch (a standing loss breach keeps it set); return the
+        board's health sentence. ``ValueError`` (one sentence) when the board holds fewer
+        symbols than the configuration lists."""
+        return await self.run(self._open, equity_cents, pnl_cents, positions)
 
-    def _open(self, equity_cents: int, positions: dict[int, int]) -> str:
+    def _open(self, equity_cents: int, pnl_cents: int, positions: dict[int, int]) -> str:
         options: dict[str, Any] = {}
         if self.kind in ("pynq", "alveo") and self.config["daemon"]["bitstream"]:
             options["bitfile"] = self.config["daemon"]["bitstream"]
+        build = board_build(self.config["daemon"])
+        if build is not None:
+            options["symbols"] = build
         board = open_board(self.kind, **options)
         self.board = board
         n_symbols = len(self.config["daemon"]["symbols"])
         capacity = board.info.register("restricted").count * 32
         if n_symbols > capacity:
-            raise ValueError(f"the {self.kind} board holds {capacity} symbols, the "
-                             f"configuration lists {n_symbols}")
+            board.close()
+            self.board = None
+            raise ValueError(f"the {self.kind} board holds {capacity} symbols but the "
+                             f"configuration lists {n_symbols}.")
         board.load_engine(EngineConfig())
         board.load_decision(decision_config(self.config))
         board.load_limits(risk_limits(self.config))
         board.write_equity(equity_cents)
-        board.write_pnl(0)
+        board.write_pnl(max(_I32_MIN, min(_I32_MAX, pnl_cents)))
         for sym, pos in positions.items():
             board.set_position(sym, pos)
         self._warm_up(board, capacity - 1)
@@ -280,7 +289,8 @@ class BoardRunner:
         await self.call(lambda: self._require().set_position(symbol, lots))
 
     async def write_money(self, pnl_cents: int, equity_cents: int) -> None:
-        """The run's P&L and the equity, cents."""
+        """The day's P&L (the ``pnl_day`` register, see :mod:`.daypnl`) and the equity,
+        cents."""
         def write() -> None:
             board = self._require()
             board.write_pnl(max(_I32_MIN, min(_I32_MAX, pnl_cents)))

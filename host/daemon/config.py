@@ -8,9 +8,10 @@ outside its range (``[risk] max_qty must be an integer in 1 .. 4294967295, not -
 
 Sections
 --------
-``[daemon]`` which board, which symbols, where the state (journal, control socket, kill
-file) lives, how often the status line is refreshed, how batches reach the board and how
-durable the journal's commits are.
+``[daemon]`` which board and its build's size (``board_symbols``: the model board sizes
+itself to the symbol list, the sim board holds 64 unless told), which symbols, where the
+state (journal, control socket, kill file) lives, how often the status line is refreshed,
+how batches reach the board and how durable the journal's commits are.
 ``[venue]`` ``kind = "sim"`` (the in-process market simulator, a fresh demo account every
 run) or ``"deriv"`` (Deriv's WebSocket API, or any URL speaking it); the token comes only
 from ``token_file`` or the environment variable named by ``token_env``, never from this
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["ConfigError", "Config", "DEFAULTS", "load_config", "render_toml",
-           "DEFAULT_SYMBOLS", "default_state_dir"]
+           "DEFAULT_SYMBOLS", "default_state_dir", "board_build"]
 
 #: Ten synthetic indices the simulator and Deriv both offer (2 s and 1 s tick rates).
 DEFAULT_SYMBOLS = ["R_10", "R_25", "R_50", "R_75", "R_100",
@@ -67,7 +68,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "daemon": {
         "board": "model",            # model | sim | pynq | alveo
         "bitstream": "",             # the card's image for pynq/alveo ("" = installed one)
-        "symbols": DEFAULT_SYMBOLS,  # traded symbols, at most the board's build (64)
+        "symbols": DEFAULT_SYMBOLS,  # traded symbols, at most what the board holds
+        "board_symbols": 0,          # symbols of the board's build (model, sim: a power of
+                                     # two, 2 .. 256); 0 = model: the smallest build of at
+                                     # least 64 that holds the symbols, sim: 64 (make sim);
+                                     # pynq/alveo: 0, the card's bitstream decides
         "state_dir": "",             # journal, control socket, KILL file; "" = XDG state dir
         "status_interval_s": 1.0,    # status line refresh (TTY); log lines every 10 of them
         "batch_max": 256,            # ticks per board call at most
@@ -125,7 +130,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "stale_ms": 10_000,          # market ms since the symbol's last tick
         "pos_limit": 2,              # lots per symbol
         "gross_limit": 10,           # lots over all symbols
-        "daily_loss_limit": 50_000,  # cents (500.00) below the start of the run
+        "daily_loss_limit": 50_000,  # cents (500.00) below the equity at the start of
+                                     # the UTC day (journaled: a restart keeps it)
         "max_drawdown": 100_000,     # cents (1000.00) below the equity peak
         "rate_sym_orders": 2,        # per symbol: this many orders ...
         "rate_sym_per_ms": 20_000,   # ... per this many market ms (0 = off)
@@ -139,7 +145,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 #: symbols, ints8 (eight integers).
 _RULES: dict[str, dict[str, tuple[Any, ...]]] = {
     "daemon": {"board": ("choice", ("model", "sim", "pynq", "alveo")), "bitstream": ("str",),
-               "symbols": ("symbols",), "state_dir": ("str",),
+               "symbols": ("symbols",), "board_symbols": ("build",), "state_dir": ("str",),
                "status_interval_s": ("float", 0.05, 3600.0), "batch_max": ("int", 1, 524_287),
                "inline_max": ("int", 0, 524_287),
                "journal_sync": ("choice", ("full", "normal"))},
@@ -237,6 +243,12 @@ def _check(section: str, key: str, value: Any) -> Any:
         if len(value) > 256:
             raise ConfigError(f"{where} lists {len(value)} symbols; a card holds 256 at most.")
         return list(value)
+    if kind == "build":
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or not (value == 0 or 2 <= value <= 256 and not value & (value - 1))):
+            raise ConfigError(f"{where} must be 0 or a power of two in 2 .. 256, not "
+                              f"{value!r}.")
+        return value
     if kind == "ints8":
         lo, hi = rule[1], rule[2]
         if (not isinstance(value, list) or len(value) != 8
@@ -247,7 +259,46 @@ def _check(section: str, key: str, value: Any) -> Any:
     raise AssertionError(kind)
 
 
+#: The build of the board ``make sim`` compiles, and the model board's smallest automatic one.
+DEFAULT_BUILD = 64
+
+
+def board_build(daemon: Mapping[str, Any]) -> int | None:
+    """Symbols of the board build ``[daemon]`` asks for (None: the card's own, pynq/alveo):
+    ``board_symbols``, or when 0 the smallest power of two of at least 64 that holds the
+    symbol list (model board) or 64 (sim board: the build ``make sim`` makes)."""
+    if daemon["board"] not in ("model", "sim"):
+        return None
+    if daemon["board_symbols"]:
+        return int(daemon["board_symbols"])
+    if daemon["board"] == "sim":
+        return DEFAULT_BUILD
+    return max(DEFAULT_BUILD, 1 << (len(daemon["symbols"]) - 1).bit_length())
+
+
+def _check_board(daemon: Mapping[str, Any]) -> None:
+    n = len(daemon["symbols"])
+    if daemon["board"] not in ("model", "sim"):
+        if daemon["board_symbols"]:
+            raise ConfigError(f"[daemon] board_symbols must be 0 for the {daemon['board']} "
+                              f"board: the card's bitstream decides how many symbols it "
+                              f"holds.")
+        return
+    build = board_build(daemon)
+    assert build is not None
+    if n > build and not daemon["board_symbols"]:
+        size = 1 << (n - 1).bit_length()
+        raise ConfigError(f"[daemon] symbols lists {n} symbols but the sim board's default "
+                          f"build holds {build}: set [daemon] board_symbols = {size} (its "
+                          f"Verilator library is built on first use, or beforehand with "
+                          f"make sim SYMBOLS={size}).")
+    if n > build:
+        raise ConfigError(f"[daemon] symbols lists {n} symbols but a board of "
+                          f"board_symbols = {build} holds {build}.")
+
+
 def _cross_checks(values: dict[str, dict[str, Any]]) -> None:
+    _check_board(values["daemon"])
     ex = values["execution"]
     if ex["stop_loss"] > ex["stake_per_lot"]:
         raise ConfigError("[execution] stop_loss must not exceed stake_per_lot (Deriv refuses "

@@ -33,9 +33,11 @@ reason. A host strategy (``[host_strategy]``, :mod:`.hoststrategy`) sees the sam
 its orders pass the board's risk gate after the batch of their tick
 (:class:`~.hostorders.HostOrderPath`) and accepted ones are executed like intents. Every
 change of a symbol's confirmed position is written to the board (``set_position``); every
-status period the run's P&L (equity now minus at start: balance plus the marks of open
-contracts) and the equity go to ``pnl_day``/``equity``. An order whose outcome is unknown
-triggers a live reconciliation (orders paused meanwhile).
+status period the day's P&L (equity now minus the equity at the start of the UTC day, kept
+in the journal across restarts; equity is the balance plus the marks of open contracts: see
+:mod:`.daypnl` for the day, its clock, midnight and a breach of the daily loss limit) and
+the equity go to ``pnl_day``/``equity``. An order whose outcome is unknown triggers a live
+reconciliation (orders paused meanwhile).
 
 Stopping: ``--duration`` elapsed, SIGINT or SIGTERM: the feed stops, orders in flight are
 given 5 s, the summary is printed (and written with ``--summary-json``). Open contracts stay
@@ -64,6 +66,7 @@ from tickgate.host.daemon.boardloop import Batch, BoardRunner
 from tickgate.host.daemon.config import Config
 from tickgate.host.daemon.control import KILL_FILE, ControlServer
 from tickgate.host.daemon.crash import CrashHook
+from tickgate.host.daemon.daypnl import DayPnl
 from tickgate.host.daemon.execution import Executor, OrderIntent
 from tickgate.host.daemon.hostorders import HostOrderPath
 from tickgate.host.daemon.hoststrategy import HostOrder, HostStrategy, make_strategy
@@ -103,7 +106,10 @@ class Daemon:
 
     def __init__(self, config: Config, *, duration: float | None = None,
                  summary_json: str | None = None, out: TextIO | None = None,
-                 reconcile_only: bool = False) -> None:
+                 reconcile_only: bool = False,
+                 clock: Callable[[], float] | None = None) -> None:
+        """``clock``: Unix seconds for the day's P&L instead of the venue's market time
+        (:meth:`now`)."""
         self.config = config
         self.duration = duration
         self.summary_json = summary_json
@@ -142,6 +148,9 @@ class Daemon:
         self._subs: list[Subscription] = []
         self._lock_file: Any = None
         self._last_money: tuple[int, int] | None = None
+        self._clock = clock
+        self._venue_time = 0
+        self.day = DayPnl()
 
     # -- helpers ---------------------------------------------------------------------------
     async def run_sync(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
@@ -151,6 +160,14 @@ class Daemon:
             return fn(*args, **kw)
         return await asyncio.get_running_loop().run_in_executor(
             self._jpool, lambda: fn(*args, **kw))
+
+    def now(self) -> float:
+        """The daemon's clock, Unix seconds: the injected one, else the venue's market time
+        (the latest tick epoch the feed accepted, or the venue's ``time`` at start)."""
+        if self._clock is not None:
+            return self._clock()
+        last = self.feed.check.last_epoch if self.feed is not None else {}
+        return float(max(max(last.values(), default=0), self._venue_time))
 
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -239,6 +256,7 @@ class Daemon:
                                    sync=self.config["daemon"]["journal_sync"],
                                    autocheckpoint=False, ahead=self._journal_inline)
             venue_time = int((await client.request({"time": 1}))["time"])
+            self._venue_time = venue_time
             await self.run_sync(self.journal.append, "session", loginid=self.stats.loginid,
                                 venue=self.config["venue"]["kind"], venue_time=venue_time)
             report = await self._reconcile()
@@ -260,10 +278,16 @@ class Daemon:
         self.stats.balance = await self._first_balance(balance_sub)
         self.stats.start_equity = self._equity()
         self.stats.equity = self.stats.start_equity
+        self.day = DayPnl(dict(self.jstate.day_baselines), set(self.jstate.day_breaches))
+        await self._observe_day(self.stats.start_equity)
         positions = {self.index[s]: self.jstate.position(s) for s in self.symbols
                      if self.jstate.position(s)}
-        detail = await self.board.open(equity_cents=round(self.stats.start_equity * 100),
-                                       positions=positions)
+        try:
+            detail = await self.board.open(equity_cents=round(self.stats.start_equity * 100),
+                                           pnl_cents=round(self.stats.pnl_day * 100),
+                                           positions=positions)
+        except ValueError as exc:
+            raise StartError(str(exc)) from None
         self.board_open = True
         log.info("%s", detail)
         self.executor = Executor(client, self.journal, self.jstate, self.config, self.stats,
@@ -415,6 +439,31 @@ class Daemon:
             value += self.marks.get(c.contract_id, c.buy_price)
         return round(value, 2)
 
+    async def _observe_day(self, equity: float) -> None:
+        """Move the day's P&L to the clock's UTC day; journal a new day's baseline."""
+        assert self.journal is not None
+        now = self.now()
+        if self.day.observe(now, equity):
+            await self.run_sync(self.journal.append, "day", day=self.day.day,
+                                baseline=self.day.baseline, epoch=int(now))
+            log.info("UTC day %s: the day's P&L counts from equity %.2f", self.day.day,
+                     self.day.baseline)
+        self.stats.day, self.stats.day_baseline = self.day.day, self.day.baseline
+
+    async def _daily_loss(self, pnl_cents: int) -> None:
+        """The day's loss passed ``[risk] daily_loss_limit``: the gate has set its kill
+        switch; set the daemon's, durably (the ``KILL`` file), and journal it."""
+        assert self.journal is not None
+        limit = self.config["risk"]["daily_loss_limit"]
+        text = (f"daily loss limit: the P&L of {self.day.day} (UTC) is "
+                f"{pnl_cents / 100:+.2f}, the limit {limit / 100:.2f}")
+        (self.state_dir / KILL_FILE).write_text(f"kill switch set by the daemon: {text}\n",
+                                                encoding="utf-8")
+        await self.run_sync(self.journal.append, "day_breach", day=self.day.day,
+                            pnl_day=pnl_cents, limit=limit)
+        if not self.killed:
+            await self._kill(text)
+
     async def _balances(self, sub: Subscription) -> None:
         with contextlib.suppress(DerivError):
             async for msg in sub:
@@ -469,7 +518,10 @@ class Daemon:
             await asyncio.sleep(interval)
             n += 1
             self.stats.equity = self._equity()
-            money = (round(self.stats.pnl * 100), round(self.stats.equity * 100))
+            await self._observe_day(self.stats.equity)
+            if self.feed is not None:
+                self.stats.symbol_ticks = dict(self.feed.check.accepted)
+            money = (round(self.stats.pnl_day * 100), round(self.stats.equity * 100))
             if self.journal is not None:      # off the order path (see .journal)
                 self.journal.trim_ahead()
                 await asyncio.get_running_loop().run_in_executor(self._jpool,
@@ -477,6 +529,8 @@ class Daemon:
             if money != self._last_money and self.board_open:
                 self._last_money = money
                 await self.board.write_money(*money)
+            if self.day.breached(money[0], self.config["risk"]["daily_loss_limit"]):
+                await self._daily_loss(money[0])
             if not self.killed and (self.state_dir / KILL_FILE).exists():
                 await self._kill("the KILL file appeared")
             if tty:
@@ -528,6 +582,8 @@ class Daemon:
             await self.control.stop()
         if self.board_open:
             self.stats.equity = self._equity()
+            if self.feed is not None:
+                self.stats.symbol_ticks = dict(self.feed.check.accepted)
             if self.out.isatty():
                 self.out.write("\n")
             self._say(self.stats.summary_text())

@@ -61,6 +61,9 @@ contract type gives the direction)::
     adopt       contract_id, symbol, contract_type, buy_price, lots, open, sell_price
     closed      contract_id, sell_price, source (stream|reply|reconcile)
     reconciled  counts of what reconciliation did
+    day         day (YYYY-MM-DD, UTC), baseline, epoch   the first equity of a UTC day
+                                                        (:mod:`.daypnl`); the first one wins
+    day_breach  day, pnl_day, limit (cents)             the day's loss passed the limit
 
 Intent states (:attr:`Intent.state`): ``pending`` (journaled, nothing money-moving sent),
 ``sent`` (the request may have left), ``unknown`` (it left and the reply was lost),
@@ -174,6 +177,10 @@ class JournalState:
     intents: dict[str, Intent] = field(default_factory=dict)
     contracts: dict[int, ContractRec] = field(default_factory=dict)
     events: int = 0
+    #: UTC day (``YYYY-MM-DD``) → the equity its P&L counts from (the day's first ``day``).
+    day_baselines: dict[str, float] = field(default_factory=dict)
+    #: UTC days whose loss passed the daily limit.
+    day_breaches: set[str] = field(default_factory=set)
     #: The open ones of ``contracts`` (the per-order look-ups scan these, not every
     #: contract of the run).
     _open: dict[int, ContractRec] = field(default_factory=dict, repr=False)
@@ -203,6 +210,10 @@ class JournalState:
             self.loginid = self.loginid or data.get("loginid")
             if self.first_venue_time is None and data.get("venue_time") is not None:
                 self.first_venue_time = int(data["venue_time"])
+        elif kind == "day":
+            self.day_baselines.setdefault(str(data["day"]), float(data["baseline"]))
+        elif kind == "day_breach":
+            self.day_breaches.add(str(data["day"]))
         elif kind == "intent":
             assert client_id is not None
             self.intents[client_id] = Intent(

@@ -31,10 +31,11 @@ class SimThread:
     """``SimServer`` running on a background thread; ``url`` and ``token`` once started."""
 
     def __init__(self, *, seed: int = 0, speed: float = 1.0,
-                 tokens: list[str] | None = None) -> None:
+                 tokens: list[str] | None = None, start_epoch: float | None = None) -> None:
         self.generated = Secret("sim-" + secrets.token_hex(16))
         specs = list(tokens) if tokens else [f"{self.generated.reveal()}=demo:read,trade"]
-        self.server = SimServer(port=0, tokens=specs, seed=seed, speed=speed)
+        self.server = SimServer(port=0, tokens=specs, seed=seed, speed=speed,
+                                start_epoch=start_epoch)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._main, name="tickgate-sim", daemon=True)
         self._ready = threading.Event()

@@ -18,6 +18,12 @@ board), ``board_call`` (one ``process_ticks`` call), ``tick_to_order`` (tick fra
 order's ``buy``/``sell`` request handed to the client), ``order_rtt`` (``buy``/``sell`` sent
 to its reply).
 
+Money (account currency): ``pnl`` is the run's P&L (equity now minus equity when this run
+started trading), ``pnl_day`` the day's (equity now minus ``day_baseline``, the equity at
+the start of the UTC ``day``, kept across restarts: :mod:`.daypnl`), which is what the risk
+gate's ``DAILY_LOSS`` check sees. ``symbol_ticks`` counts the ticks the feed accepted per
+symbol (each one went to the board).
+
 The status line is rewritten in place (``\\r``) on a terminal; otherwise it is logged as a
 line every ``10 × status_interval_s``.
 """
@@ -75,6 +81,9 @@ class Stats:
     start_equity: float | None = None
     equity: float | None = None
     open_contracts: int = 0
+    day: str | None = None
+    day_baseline: float | None = None
+    symbol_ticks: dict[str, int] = field(default_factory=dict)
     reconcile: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, deque[float]] = field(default_factory=lambda: {
         k: deque(maxlen=4096) for k in ("tick_to_verdict", "board_call", "tick_to_order",
@@ -89,6 +98,13 @@ class Stats:
         if self.equity is None or self.start_equity is None:
             return 0.0
         return round(self.equity - self.start_equity, 2)
+
+    @property
+    def pnl_day(self) -> float:
+        """Equity now minus the equity at the start of the UTC day, account currency."""
+        if self.equity is None or self.day_baseline is None:
+            return 0.0
+        return round(self.equity - self.day_baseline, 2)
 
     def tick_rate(self) -> float:
         """Ticks per second since the previous call."""
@@ -110,7 +126,7 @@ class Stats:
             f"accepted {self.accepted} rejected {self.rejected_intents}"
             + (f" [{rej}]" if rej else ""),
             f"orders {self.orders} fills {self.fills} open {self.open_contracts}",
-            f"P&L {self.pnl:+.2f} {self.currency}",
+            f"P&L day {self.pnl_day:+.2f} run {self.pnl:+.2f} {self.currency}",
             f"latency tick→verdict {lat / 1000:.2f} ms" if lat is not None else "latency -",
         ]
         if rtt is not None:
@@ -140,9 +156,12 @@ class Stats:
                             "rejected": {n: self.host_rejected.get(n, 0)
                                          for n in REJECT_NAMES}},
             "kill_latency_ms": self.kill_latency_ms,
-            "pnl": self.pnl, "currency": self.currency, "balance": self.balance,
+            "pnl": self.pnl, "pnl_day": self.pnl_day, "day": self.day,
+            "day_baseline": self.day_baseline, "currency": self.currency,
+            "balance": self.balance,
             "equity": self.equity, "open_contracts": self.open_contracts,
             "reconcile": self.reconcile, "latency": lat,
+            "symbol_ticks": dict(self.symbol_ticks),
         }
 
     def summary_text(self) -> str:
@@ -158,7 +177,8 @@ class Stats:
             f"rejected {s['rejected_intents']} ({rej})",
             f"  orders {s['orders']}  fills {s['fills']}  venue rejects {s['venue_rejects']}  "
             f"dropped {s['dropped']}  open contracts {s['open_contracts']}",
-            f"  P&L {s['pnl']:+.2f} {s['currency']}  balance {s['balance']}",
+            f"  P&L day {s['pnl_day']:+.2f} ({s['day']})  run {s['pnl']:+.2f} "
+            f"{s['currency']}  balance {s['balance']}",
         ]
         host = s["host_orders"]
         if host["sent"]:

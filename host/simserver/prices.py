@@ -1,18 +1,20 @@
 """Seeded, deterministic price paths on a per-symbol time grid.
 
 Grid point ``k`` (any integer, negative = before the server started) sits at epoch
-``base + k * interval`` where ``base`` is the start epoch rounded down to the interval. Its
-price follows a driftless geometric random walk (constant volatility): from point ``k`` to
-``k + 1`` the log price moves by ``sigma * sqrt(dt) * z - sigma**2 * dt / 2`` with
-``dt = interval / year`` and ``z`` standard normal; points before 0 are generated backwards from
-the start price with their own random stream. A grid point carries a tick with probability
-``presence`` (1 for synthetic indices, so every point; less for forex/crypto, giving irregular
-ticks); point 0 always does. Quotes are the price rounded to the symbol's decimals; bid/ask sit
-half the symbol's spread either side.
+``base + k * interval`` where ``base`` is the start epoch rounded down to the interval. From
+point ``k`` to ``k + 1`` the price moves by its family's increment (:mod:`.motion`: for most
+families a driftless geometric random walk, ``sigma * sqrt(dt) * z - sigma**2 * dt / 2`` on
+the log price with ``dt = interval / year`` and ``z`` standard normal; jumps, spikes or fixed
+steps for the jump, boom/crash and step indices); points before 0 are generated backwards from
+the start price with their own random stream (the same moves, undone). A grid point carries a
+tick with probability ``presence`` (1 for synthetic indices, so every point; less for forex,
+metals, crypto and stock indices, giving irregular ticks); point 0 always does. Quotes are
+the price rounded to the symbol's decimals; bid/ask sit half the symbol's spread either side.
 
 Everything depends only on (seed, symbol, start epoch): two servers with the same seed and
-``start_epoch`` publish identical ticks. The path extends lazily, in chunks, both ways; history
-reaches back at most ``MAX_HISTORY_S`` simulated seconds before the start.
+``start_epoch`` publish identical ticks. The path extends lazily, in chunks, both ways, into
+numpy arrays (9 bytes a grid point: a day of a 1-second symbol is 0.8 MB); history reaches
+back at most ``MAX_HISTORY_S`` simulated seconds before the start.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tickgate.host.simserver.motion import YEAR_S, increments
 from tickgate.host.simserver.symbols import SymbolSpec
 
-YEAR_S = 365.0 * 86400.0
 MAX_HISTORY_S = 86400 * 2   # simulated seconds of history before the start
 _CHUNK = 4096
 
@@ -41,6 +43,28 @@ class Tick:
     ask: float
 
 
+class _Run:
+    """One direction of a path: prices and presence flags in numpy arrays that grow."""
+
+    __slots__ = ("price", "on", "n")
+
+    def __init__(self) -> None:
+        self.price = np.empty(_CHUNK + 1)
+        self.on = np.empty(_CHUNK + 1, bool)
+        self.n = 0
+
+    def append(self, prices: np.ndarray, present: np.ndarray) -> None:
+        """Append points (capacity doubles when full)."""
+        end = self.n + len(prices)
+        if end > len(self.price):
+            size = max(end, 2 * len(self.price))
+            self.price = np.concatenate([self.price[:self.n], np.empty(size - self.n)])
+            self.on = np.concatenate([self.on[:self.n], np.empty(size - self.n, bool)])
+        self.price[self.n:end] = prices
+        self.on[self.n:end] = present
+        self.n = end
+
+
 class PricePath:
     """One symbol's price on its grid; see the module docstring for the model."""
 
@@ -51,13 +75,10 @@ class PricePath:
         mix = zlib.crc32(spec.symbol.encode())
         self._rng_fwd = np.random.default_rng([seed, mix, 1])
         self._rng_back = np.random.default_rng([seed, mix, 2])
-        dt = spec.interval / YEAR_S
-        self._scale = spec.volatility * math.sqrt(dt)
-        self._drift = -0.5 * spec.volatility ** 2 * dt
-        self._fwd: list[float] = [spec.start_price]     # index k >= 0
-        self._fwd_on: list[bool] = [True]
-        self._back: list[float] = []                    # index -1, -2, ...
-        self._back_on: list[bool] = []
+        self._dt = spec.interval / YEAR_S
+        self._fwd = _Run()                              # index k >= 0 at [k]
+        self._fwd.append(np.array([spec.start_price]), np.array([True]))
+        self._back = _Run()                             # index -1, -2, ... at [0], [1], ...
         self.min_index = -(MAX_HISTORY_S // spec.interval)
         half = spec.spread_pips * spec.pip / 2
         self._half_spread = half
@@ -65,32 +86,34 @@ class PricePath:
     # -- generation ------------------------------------------------------------------------
     def _extend(self, forward: bool) -> None:
         rng = self._rng_fwd if forward else self._rng_back
-        steps = self._scale * rng.standard_normal(_CHUNK) + self._drift
-        present = rng.random(_CHUNK) < self.spec.presence
+        spec = self.spec
+        z = rng.standard_normal(_CHUNK)
+        present = rng.random(_CHUNK) < spec.presence
+        moves = np.cumsum(increments(spec.motion, z, rng, spec.volatility, self._dt))
         if forward:
-            prices = self._fwd[-1] * np.exp(np.cumsum(steps))
-            self._fwd.extend(prices.tolist())
-            self._fwd_on.extend(present.tolist())
+            run = self._fwd
+            last = run.price[run.n - 1]
+            prices = last + moves if spec.motion.additive else last * np.exp(moves)
         else:
-            last = self._back[-1] if self._back else self._fwd[0]
-            prices = last * np.exp(-np.cumsum(steps))
-            self._back.extend(prices.tolist())
-            self._back_on.extend(present.tolist())
+            run = self._back
+            last = run.price[run.n - 1] if run.n else self._fwd.price[0]
+            prices = last - moves if spec.motion.additive else last * np.exp(-moves)
+        run.append(prices, present)
 
     def price(self, k: int) -> float:
         """The unrounded price at grid point ``k``."""
         if k >= 0:
-            while k >= len(self._fwd):
+            while k >= self._fwd.n:
                 self._extend(True)
-            return self._fwd[k]
-        while -k > len(self._back):
+            return float(self._fwd.price[k])
+        while -k > self._back.n:
             self._extend(False)
-        return self._back[-k - 1]
+        return float(self._back.price[-k - 1])
 
     def present(self, k: int) -> bool:
         """Whether grid point ``k`` carries a tick."""
         self.price(k)
-        return self._fwd_on[k] if k >= 0 else self._back_on[-k - 1]
+        return bool(self._fwd.on[k] if k >= 0 else self._back.on[-k - 1])
 
     # -- grid ------------------------------------------------------------------------------
     def epoch(self, k: int) -> int:

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from daemon_helpers import run_cli, write_config
 
-from tickgate.host.daemon.config import DEFAULTS, ConfigError, load_config, validate
+from tickgate.host.daemon.config import (
+    DEFAULTS,
+    ConfigError,
+    board_build,
+    load_config,
+    validate,
+)
+from tickgate.host.simserver.symbols import CATALOGUE
+
+HUNDRED = [s.symbol for s in CATALOGUE][:100]
 
 
 def _one_sentence(text: str) -> None:
@@ -29,6 +38,14 @@ def _one_sentence(text: str) -> None:
     ({"venue": {"account": "real"}}, "needs kind = \"deriv\""),
     ({"venue": {"url": "http://x"}}, "must be a ws:// or wss:// URL"),
     ({"decision": {"enable": "yes"}}, "[decision] enable must be true or false"),
+    ({"daemon": {"board_symbols": 100}}, "[daemon] board_symbols must be 0 or a power of two"),
+    ({"daemon": {"board": "sim", "symbols": HUNDRED}},
+     "[daemon] symbols lists 100 symbols but the sim board's default build holds 64: set "
+     "[daemon] board_symbols = 128"),
+    ({"daemon": {"symbols": HUNDRED, "board_symbols": 64}},
+     "[daemon] symbols lists 100 symbols but a board of board_symbols = 64 holds 64."),
+    ({"daemon": {"board": "pynq", "board_symbols": 128}},
+     "[daemon] board_symbols must be 0 for the pynq board"),
 ])
 def test_refusals_are_one_clear_sentence(raw: dict, needle: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -73,3 +90,22 @@ def test_config_show_prints_every_key_and_redacts(tmp_path: Path) -> None:
     env_done = run_cli(["config", "show", "--venue", "deriv"], TICKGATE_DERIV_TOKEN=secret)
     assert secret not in env_done.stdout + env_done.stderr
     assert "set, value redacted" in env_done.stdout
+
+
+def test_the_model_board_is_built_for_the_symbol_list_and_the_sim_board_when_told() -> None:
+    assert board_build(validate({})["daemon"]) == 64
+    assert board_build(validate({"daemon": {"symbols": HUNDRED}})["daemon"]) == 128
+    sim = validate({"daemon": {"board": "sim", "symbols": HUNDRED, "board_symbols": 128}})
+    assert board_build(sim["daemon"]) == 128
+    assert board_build(validate({"daemon": {"board": "sim"}})["daemon"]) == 64
+    assert board_build(validate({"daemon": {"board": "alveo"}})["daemon"]) is None
+
+
+def test_the_cli_refuses_more_symbols_than_the_sim_board_holds_in_one_sentence(
+        tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.toml", {"daemon": {"symbols": HUNDRED}})
+    done = run_cli(["run", "--config", str(path), "--board", "sim"])
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("tickgate run: [daemon] symbols lists 100 symbols but the "
+                                  "sim board's default build holds 64")
+    _one_sentence(done.stderr)

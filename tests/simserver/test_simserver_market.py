@@ -7,7 +7,7 @@ from simserver_client import TOKENS, Client, async_test, connect
 from tickgate.host.simserver import SimServer
 from tickgate.host.simserver.clock import SimClock
 from tickgate.host.simserver.prices import PricePath, candles
-from tickgate.host.simserver.symbols import BY_SYMBOL
+from tickgate.host.simserver.symbols import BY_SYMBOL, CATALOGUE
 
 START = 1_700_000_000
 
@@ -25,6 +25,25 @@ async def test_active_symbols() -> None:
         assert all("spot" in s and "exchange_name" in s for s in full)
         digits = (await c.ok({"active_symbols": "brief", "contract_type": ["DIGITMATCH"]}))
         assert all(s["market"] == "synthetic_index" for s in digits["active_symbols"])
+
+
+@async_test
+async def test_the_whole_catalogue_is_listed_and_ticks_valid_in_every_family() -> None:
+    async with SimServer(port=0, tokens=TOKENS, speed=50) as server, \
+            connect(server.url) as ws:
+        c = Client(ws)                                    # every frame checked: receive.json
+        for style in ("brief", "full"):
+            listed = (await c.ok({"active_symbols": style}))["active_symbols"]
+            assert [s["symbol"] for s in listed] == [s.symbol for s in CATALOGUE]
+            assert all(s["pip"] == BY_SYMBOL[s["symbol"]].pip for s in listed)
+        first = {spec.submarket: spec.symbol for spec in reversed(CATALOGUE)}
+        await c.send({"ticks": sorted(first.values())})
+        seen: set[str] = set()
+        while seen != set(first.values()):
+            msg = await c.next(lambda m: m["msg_type"] == "tick", timeout=5)
+            seen.add(msg["tick"]["symbol"])
+            spec = BY_SYMBOL[msg["tick"]["symbol"]]
+            assert msg["tick"]["pip_size"] == spec.decimals
 
 
 @async_test
