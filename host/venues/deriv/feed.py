@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -47,6 +48,12 @@ from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, normalise
 log = get_logger(__name__)
 GAP_FACTOR = 1.5
 _ONE_SECOND = re.compile(r"^1HZ\d+V$")
+#: ``10.0**pip`` for a pip size, or None. Not only for ints: a float or bool that equals an
+#: int in 0..12 finds the same scale as the ``int()`` of it, as ``_ingest_tick_general``
+#: makes it; an unhashable value raises TypeError.
+_scale_of = SCALES.get
+#: Seconds between two ticks of a symbol that never make a gap (no interval, no backfill).
+_NEVER = sys.maxsize
 
 
 def tick_interval(symbol: str) -> float | None:
@@ -56,6 +63,27 @@ def tick_interval(symbol: str) -> float | None:
     if symbol.startswith("R_"):
         return 2.0
     return None
+
+
+def _gap_after(interval: float | None, backfill: bool) -> int:
+    """The most seconds after a symbol's last tick that make no gap: ``GAP_FACTOR``
+    intervals, at least 1, as an int (for int seconds, ``seconds > x`` is ``seconds >
+    floor(x)``); ``_NEVER`` without backfill or a finite interval."""
+    if not backfill or interval is None or not GAP_FACTOR * interval < _NEVER:
+        return _NEVER
+    return max(1, math.floor(GAP_FACTOR * interval))
+
+
+class _Lane:
+    """What the common case of ``TickFeed.ingest_tick`` needs of one symbol, in one look-up:
+    its ring and the most seconds after its last tick that are no gap (``_NEVER`` when it
+    has no interval or backfill is off)."""
+
+    __slots__ = ("ring", "gap_after")
+
+    def __init__(self, ring: TickRing, gap_after: int) -> None:
+        self.ring = ring
+        self.gap_after = gap_after
 
 
 class TickFeed:
@@ -84,6 +112,9 @@ class TickFeed:
         self._resync: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumer: asyncio.Task[None] | None = None
+        # the gap rule of ``backfill`` and ``intervals`` as they are now, per symbol
+        self._lanes = {s: _Lane(self.rings[s], _gap_after(i, backfill))
+                       for s, i in self.intervals.items()}
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -142,8 +173,52 @@ class TickFeed:
     def ingest_tick(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
                     pip_size: Any) -> None:
         """Handle one tick given by its ``tick`` object's values as they came (None: absent;
-        ``symbol`` a str or None); what ``ingest`` does with the whole message, and the
-        client's typed fast path."""
+        ``symbol`` a str or None): what ``ingest`` does with the whole message, and the
+        client's typed fast path.
+
+        This is the common case, decided before anything changes: a known symbol, an int
+        epoch, no backfill running and no resync pending, a pip size with a scale, three
+        prices whose scaled values are within ±2**51 (so rounding by float addition gives
+        the double ``normalise`` gives; an int or bool price too: its product is exact), the
+        epoch after the symbol's last and no gap, a positive quote, not stale. Anything else
+        goes to ``_ingest_tick_general``, which handles every case and gives the same result
+        for these (``tests/venues/test_deriv_fastpath.py`` runs both side by side)."""
+        lane = self._lanes.get(symbol)
+        clock = self._clock
+        now = clock() if clock is not None else time.time() + self._offset
+        if lane is not None and type(epoch) is int and not (self._held or self._resync):
+            try:
+                scale = _scale_of(pip_size)
+                vq, vb, va = quote * scale, bid * scale, ask * scale
+            except (TypeError, OverflowError):          # absent, None, not a number, huge
+                vq = vb = va = math.inf
+            # all three within ±2**51: their squares' sum below 2**102 (NaN and inf: not)
+            if vq * vq + vb * vb + va * va < 2.0**102:
+                normalised = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale  # HALF_EVEN
+                check = self.check
+                last = check.last_epoch.get(symbol)
+                if (normalised > 0.0 and (last is None or 0 < epoch - last <= lane.gap_after)
+                        and epoch >= now - check.stale_after_s):
+                    check.last_epoch[symbol] = epoch
+                    check.accepted[symbol] += 1
+                    ring = lane.ring                   # TickRing.append, inline
+                    n = ring.total
+                    i = n % ring.capacity
+                    epochs, quotes, bids, asks = ring._store
+                    epochs[i] = epoch
+                    quotes[i] = normalised
+                    bids[i] = (vb + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                    asks[i] = (va + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                    ring.total = n + 1
+                    for hook in self.on_tick:
+                        hook(symbol, epoch, normalised)
+                    return
+        self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+
+    def _ingest_tick_general(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
+                             pip_size: Any, now: float) -> None:
+        """``ingest_tick`` for any values: normalise, hold behind a running backfill, detect
+        a gap, check (``TickCheck``), store and call ``on_tick``; ``now`` is Deriv's time."""
         ring = self.rings.get(symbol)
         if ring is None:
             self.stats["unknown_symbol"] += 1
@@ -183,8 +258,6 @@ class TickFeed:
             return
         if self._resync:
             self._resync.discard(symbol)
-        clock = self._clock
-        now = clock() if clock is not None else time.time() + self._offset
         # TickCheck.check's common case, inline (quote, normalised, is finite or NaN: no
         # infinity to test for, and NaN > 0.0 is false)
         if (epoch.__class__ is int and quote > 0.0 and (last is None or epoch > last)
