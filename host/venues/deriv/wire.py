@@ -1,7 +1,9 @@
 """Typed decoding of ``tick`` frames (msgspec): the client's fast path for the tick stream.
 
 ``decode_tick(data)`` decodes one frame into a ``TickFrame`` (only the fields the client and
-the feed read; ``echo_req`` and the rest are skipped, not built) or raises. It is a shortcut,
+the feed read; ``echo_req`` and the rest are skipped, not built) or raises: a frame whose
+``msg_type`` is not ``"tick"`` or that lacks an object ``tick`` or ``subscription`` raises
+(``ValidationError``), so the client tests no field for it. It is a shortcut,
 never a second set of rules: for any frame the client takes this way, each field holds the
 value ``orjson.loads`` would give for it (so the same code handles both), and any other
 frame goes the general way (``orjson.loads`` into a dict), which decides what the frame is
@@ -16,14 +18,14 @@ a frame this way when (tests pin each point, ``tests/venues/test_deriv_fastpath.
   only, since orjson makes a float of one outside ``-2**63`` to ``2**64 - 1`` and msgspec an
   int (and msgspec's bounds stop at int64); prices are ``float | int`` (JSON ``1E2`` is a
   float and ``100`` an int in both); the last of duplicate keys wins in both;
-- ``msg_type`` is ``"tick"``, there is no ``error`` (not even ``null``), ``tick`` and
-  ``subscription`` are objects, the stream id is bound to a subscription listening with
-  ``ticks=``, and ``req_id`` is no request's still waiting for its reply.
+- ``msg_type`` is ``"tick"``, ``tick`` and ``subscription`` are objects (or it raises),
+  there is no ``error`` (not even ``null``), the stream id is bound to a subscription
+  listening with ``ticks=``, and ``req_id`` is no request's still waiting for its reply.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -49,17 +51,18 @@ class SubscriptionRef(msgspec.Struct, gc=False):
     id: str
 
 
-class TickFrame(msgspec.Struct, gc=False):
-    """A frame's fields that tell a tick of a live stream (None: absent).
+class TickFrame(msgspec.Struct, gc=False, kw_only=True):
+    """A ``tick`` frame's fields that tell a tick of a live stream (None: absent).
 
-    Every field is optional so that another message (a reply, a proposal) decodes without an
-    exception, cheaply, and is then sent the general way."""
+    ``msg_type`` must be ``"tick"`` and ``subscription`` and ``tick`` objects: any other
+    frame raises here (a reply, a proposal: a few microseconds for the exception, on frames
+    the general way decodes anyway), and a tick costs no test of them."""
 
     error: Any = msgspec.UNSET
-    msg_type: str | None = None
+    msg_type: Literal["tick"]
     req_id: Int | None = None
-    subscription: SubscriptionRef | None = None
-    tick: TickFields | None = None
+    subscription: SubscriptionRef
+    tick: TickFields
 
 
 decode_tick = msgspec.json.Decoder(TickFrame).decode
