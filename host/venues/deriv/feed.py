@@ -43,7 +43,7 @@ from tickgate.host.venues.deriv.errors import DerivError
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.ring import TickRing
 from tickgate.host.venues.deriv.subscriptions import Subscription
-from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, normalise
+from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, Track, normalise
 
 log = get_logger(__name__)
 GAP_FACTOR = 1.5
@@ -76,13 +76,15 @@ def _gap_after(interval: float | None, backfill: bool) -> int:
 
 class _Lane:
     """What the common case of ``TickFeed.ingest_tick`` needs of one symbol, in one look-up:
-    its ring and the most seconds after its last tick that are no gap (``_NEVER`` when it
-    has no interval or backfill is off)."""
+    its ring, its ``TickCheck`` track (last accepted epoch, count) and the most seconds
+    after its last tick that are no gap (``_NEVER`` when it has no interval or backfill is
+    off)."""
 
-    __slots__ = ("ring", "gap_after")
+    __slots__ = ("ring", "track", "gap_after")
 
-    def __init__(self, ring: TickRing, gap_after: int) -> None:
+    def __init__(self, ring: TickRing, track: Track, gap_after: int) -> None:
         self.ring = ring
+        self.track = track
         self.gap_after = gap_after
 
 
@@ -107,13 +109,16 @@ class TickFeed:
         self.backfilled: Counter[str] = Counter()
         self.subscription: Subscription | None = None
         self._clock = clock
+        #: ``now()`` is ``_wall() + _offset``: the injected clock and 0, or the wall clock and
+        #: the server's offset from it (set by ``start``)
+        self._wall: Callable[[], float] = clock if clock is not None else time.time
         self._offset = 0.0
         self._held: dict[str, list[tuple[int, float, float, float]]] = {}
         self._resync: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumer: asyncio.Task[None] | None = None
         # the gap rule of ``backfill`` and ``intervals`` as they are now, per symbol
-        self._lanes = {s: _Lane(self.rings[s], _gap_after(i, backfill))
+        self._lanes = {s: _Lane(self.rings[s], self.check.track(s), _gap_after(i, backfill))
                        for s, i in self.intervals.items()}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -144,7 +149,7 @@ class TickFeed:
 
     def now(self) -> float:
         """Deriv's time now, Unix seconds."""
-        return self._clock() if self._clock is not None else time.time() + self._offset
+        return self._wall() + self._offset
 
     async def _consume(self) -> None:
         assert self.subscription is not None
@@ -184,36 +189,38 @@ class TickFeed:
         goes to ``_ingest_tick_general``, which handles every case and gives the same result
         for these (``tests/venues/test_deriv_fastpath.py`` runs both side by side)."""
         lane = self._lanes.get(symbol)
-        clock = self._clock
-        now = clock() if clock is not None else time.time() + self._offset
-        if lane is not None and type(epoch) is int and not (self._held or self._resync):
-            try:
-                scale = _scale_of(pip_size)
-                vq, vb, va = quote * scale, bid * scale, ask * scale
-            except (TypeError, OverflowError):          # absent, None, not a number, huge
-                vq = vb = va = math.inf
-            # all three within ±2**51: their squares' sum below 2**102 (NaN and inf: not)
-            if vq * vq + vb * vb + va * va < 2.0**102:
-                normalised = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale  # HALF_EVEN
-                check = self.check
-                last = check.last_epoch.get(symbol)
-                if (normalised > 0.0 and (last is None or 0 < epoch - last <= lane.gap_after)
-                        and epoch >= now - check.stale_after_s):
-                    check.last_epoch[symbol] = epoch
-                    check.accepted[symbol] += 1
-                    ring = lane.ring                   # TickRing.append, inline
-                    n = ring.total
-                    i = n % ring.capacity
-                    epochs, quotes, bids, asks = ring._store
-                    epochs[i] = epoch
-                    quotes[i] = normalised
-                    bids[i] = (vb + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
-                    asks[i] = (va + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
-                    ring.total = n + 1
-                    for hook in self.on_tick:
-                        hook(symbol, epoch, normalised)
-                    return
-        self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+        wall = self._wall                       # an attribute, not a method: no LOAD_METHOD
+        now = wall() + self._offset
+        if lane is None or epoch.__class__ is not int or self._held or self._resync:
+            return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+        try:
+            scale = _scale_of(pip_size)
+            vq, vb, va = quote * scale, bid * scale, ask * scale
+        except (TypeError, OverflowError):              # absent, None, not a number, huge
+            return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+        track = lane.track
+        last = track.last_epoch
+        # all three within ±2**51 (their squares' sum below 2**102; NaN and inf are not), so
+        # v + HALF_EVEN - HALF_EVEN is round(v): the constants as literals, folded
+        if vq * vq + vb * vb + va * va < 2.0**102:
+            rounded = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+            if (rounded > 0.0 and (last is None or 0 < epoch - last <= lane.gap_after)
+                    and epoch >= now - self.check.stale_after_s):
+                track.last_epoch = epoch
+                track.accepted += 1
+                ring = lane.ring                       # TickRing.append, inline
+                n = ring.total
+                i = n % ring.capacity
+                epochs, quotes, bids, asks = ring._store
+                epochs[i] = epoch
+                quotes[i] = rounded
+                bids[i] = (vb + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                asks[i] = (va + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                ring.total = n + 1
+                for hook in self.on_tick:
+                    hook(symbol, epoch, rounded)
+                return None
+        return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
 
     def _ingest_tick_general(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
                              pip_size: Any, now: float) -> None:
@@ -246,7 +253,7 @@ class TickFeed:
                 held.append((epoch, quote, bid, ask))
                 return
         check = self.check
-        last = check.last_epoch.get(symbol)
+        last = check.last(symbol)
         if (self.backfill and last is not None and epoch.__class__ is int
                 and epoch > last + 1 and self._is_gap(symbol, epoch - last)):
             self.gaps[symbol] += 1
@@ -262,8 +269,9 @@ class TickFeed:
         # infinity to test for, and NaN > 0.0 is false)
         if (epoch.__class__ is int and quote > 0.0 and (last is None or epoch > last)
                 and epoch >= now - check.stale_after_s):
-            check.last_epoch[symbol] = epoch
-            check.accepted[symbol] += 1
+            track = check.track(symbol)
+            track.last_epoch = epoch
+            track.accepted += 1
         elif check.check(symbol, epoch, quote, now) is not None:
             return
         n = ring.total                          # TickRing.append, inline
