@@ -18,14 +18,14 @@ a frame this way when (tests pin each point, ``tests/venues/test_deriv_fastpath.
   only, since orjson makes a float of one outside ``-2**63`` to ``2**64 - 1`` and msgspec an
   int (and msgspec's bounds stop at int64); prices are ``float | int`` (JSON ``1E2`` is a
   float and ``100`` an int in both); the last of duplicate keys wins in both;
-- ``msg_type`` is ``"tick"``, ``tick`` and ``subscription`` are objects (or it raises),
-  there is no ``error`` (not even ``null``), the stream id is bound to a subscription
+- ``msg_type`` is ``"tick"``, ``tick`` and ``subscription`` are objects and there is no
+  ``error`` (not even ``null``), or it raises; the stream id is bound to a subscription
   listening with ``ticks=``, and ``req_id`` is no request's still waiting for its reply.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -54,11 +54,12 @@ class SubscriptionRef(msgspec.Struct, gc=False):
 class TickFrame(msgspec.Struct, gc=False, kw_only=True):
     """A ``tick`` frame's fields that tell a tick of a live stream (None: absent).
 
-    ``msg_type`` must be ``"tick"`` and ``subscription`` and ``tick`` objects: any other
-    frame raises here (a reply, a proposal: a few microseconds for the exception, on frames
-    the general way decodes anyway), and a tick costs no test of them."""
+    ``msg_type`` must be ``"tick"``, ``subscription`` and ``tick`` objects and ``error``
+    absent (``UnsetType`` takes no value, not even ``null``): any other frame raises here
+    (a reply, a proposal: a few microseconds for the exception, on frames the general way
+    decodes anyway), and a tick costs no test of them."""
 
-    error: Any = msgspec.UNSET
+    error: msgspec.UnsetType = msgspec.UNSET
     msg_type: Literal["tick"]
     req_id: Int | None = None
     subscription: SubscriptionRef
