@@ -183,7 +183,7 @@ class TickFeed:
 
         This is the common case, decided before anything changes: a known symbol, an int
         epoch, no backfill running and no resync pending, a pip size with a scale, three
-        prices whose scaled values are within ±2**51 (so rounding by float addition gives
+        prices whose scaled values are in (0, 2**51) (so rounding by float addition gives
         the double ``normalise`` gives; an int or bool price too: its product is exact), the
         epoch after the symbol's last and no gap, a positive quote, not stale. Anything else
         goes to ``_ingest_tick_general``, which handles every case and gives the same result
@@ -200,12 +200,14 @@ class TickFeed:
             return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
         track = lane.track
         last = track.last_epoch
-        # all three within ±2**51 (their squares' sum below 2**102; NaN and inf are not), so
-        # v + HALF_EVEN - HALF_EVEN is round(v): the constants as literals, folded
-        if vq * vq + vb * vb + va * va < 2.0**102:
+        # all three in (0, 2**51) (NaN and inf are not), so v + HALF_EVEN - HALF_EVEN is
+        # round(v) (the constants as literals, folded); 0 or below goes the general way
+        if 0.0 < vq < 2.0**51 and 0.0 < vb < 2.0**51 and 0.0 < va < 2.0**51:
             rounded = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+            # the stale test with the float on the left: float's compare takes an int at
+            # once, where the int's would first decline
             if (rounded > 0.0 and (last is None or 0 < epoch - last <= lane.gap_after)
-                    and epoch >= now - self.check.stale_after_s):
+                    and now - self.check.stale_after_s <= epoch):
                 track.last_epoch = epoch
                 track.accepted += 1
                 ring = lane.ring                       # TickRing.append, inline
