@@ -185,7 +185,8 @@ class TickFeed:
         epoch, no backfill running and no resync pending, a pip size with a scale, three
         prices whose scaled values are in (0, 2**51) (so rounding by float addition gives
         the double ``normalise`` gives; an int or bool price too: its product is exact), the
-        epoch after the symbol's last and no gap, a positive quote, not stale. Anything else
+        quote at least one pip once rounded, the epoch after the symbol's last and no gap,
+        not stale. Anything else
         goes to ``_ingest_tick_general``, which handles every case and gives the same result
         for these (``tests/venues/test_deriv_fastpath.py`` runs both side by side)."""
         lane = self._lanes.get(symbol)
@@ -200,14 +201,15 @@ class TickFeed:
             return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
         track = lane.track
         last = track.last_epoch
-        # all three in (0, 2**51) (NaN and inf are not), so v + HALF_EVEN - HALF_EVEN is
-        # round(v) (the constants as literals, folded); 0 or below goes the general way
-        if 0.0 < vq < 2.0**51 and 0.0 < vb < 2.0**51 and 0.0 < va < 2.0**51:
-            rounded = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+        # all three below 2**51 and positive (NaN and inf are not), so v + HALF_EVEN -
+        # HALF_EVEN is round(v) (the constants as literals, folded); the quote above half a
+        # pip, so rounded it is at least one pip (round(0.5) is 0): a positive quote
+        if 0.5 < vq < 2.0**51 and 0.0 < vb < 2.0**51 and 0.0 < va < 2.0**51:
             # the stale test with the float on the left: float's compare takes an int at
             # once, where the int's would first decline
-            if (rounded > 0.0 and (last is None or 0 < epoch - last <= lane.gap_after)
+            if ((last is None or 0 < epoch - last <= lane.gap_after)
                     and now - self.check.stale_after_s <= epoch):
+                rounded = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
                 track.last_epoch = epoch
                 track.accepted += 1
                 ring = lane.ring                       # TickRing.append, inline
