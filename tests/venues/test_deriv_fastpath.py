@@ -75,20 +75,26 @@ class Rig:
 
     def state(self) -> dict[str, Any]:
         """Everything the two paths must agree on (NaN made comparable)."""
-        def clean(xs: Any) -> list[Any]:
-            return ["nan" if isinstance(x, float) and math.isnan(x) else x for x in xs]
+        return {**feed_state(self.feed, self.calls), "client": dict(self.client.stats),
+                "errors": self.errors, "queued": self.sub.pending}
 
-        feed = self.feed
-        return {
-            "rings": {s: [clean(a.tolist()) for a in r.latest()] for s, r in feed.rings.items()},
-            "totals": {s: r.total for s, r in feed.rings.items()},
-            "accepted": dict(feed.check.accepted), "last_epoch": dict(feed.check.last_epoch),
-            "rejected": {s: dict(c) for s, c in feed.check.rejected.items()},
-            "stats": dict(feed.stats), "gaps": dict(feed.gaps),
-            "held": {s: [clean(r) for r in rows] for s, rows in feed._held.items()},
-            "client": dict(self.client.stats), "calls": [clean(c) for c in self.calls],
-            "errors": self.errors, "queued": self.sub.pending,
-        }
+
+def clean(xs: Any) -> list[Any]:
+    """``xs`` as a list with NaN made comparable."""
+    return ["nan" if isinstance(x, float) and math.isnan(x) else x for x in xs]
+
+
+def feed_state(feed: TickFeed, calls: list[tuple[str, int, float]]) -> dict[str, Any]:
+    """Everything a feed decided: rings, counters, held ticks and ``on_tick`` calls."""
+    return {
+        "rings": {s: [clean(a.tolist()) for a in r.latest()] for s, r in feed.rings.items()},
+        "totals": {s: r.total for s, r in feed.rings.items()},
+        "accepted": dict(feed.check.accepted), "last_epoch": dict(feed.check.last_epoch),
+        "rejected": {s: dict(c) for s, c in feed.check.rejected.items()},
+        "stats": dict(feed.stats), "gaps": dict(feed.gaps),
+        "held": {s: [clean(r) for r in rows] for s, rows in feed._held.items()},
+        "calls": [clean(c) for c in calls],
+    }
 
 
 def run_both(frames: list[bytes], backfill: bool = False) -> tuple[Rig, Rig]:
@@ -238,3 +244,89 @@ def test_typed_and_general_paths_agree_on_random_ticks(ticks: list[dict[str, Any
                             **{f"tick_{k}": v for k, v in t.items()}, **extra))
     typed, general = run_both(frames, backfill=True)
     assert typed.state() == general.state()
+
+
+# -- the feed's common case (``ingest_tick``) against its general way ---------------------
+_price = st.one_of(st.floats(0.001, 1e6), st.integers(-10, 10**7), st.floats(), _value)
+_pip = st.one_of(st.integers(-2, 14), st.floats(-1, 14), st.floats(), _value)
+
+
+def _two_feeds(ticks: list[tuple[Any, ...]], resync: bool, backfill: bool) -> tuple[
+        dict[str, Any], dict[str, Any]]:
+    """The ticks through ``ingest_tick`` in one feed, ``_ingest_tick_general`` in another."""
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        states = []
+        for general in (False, True):
+            feed = TickFeed(DerivClient.__new__(DerivClient), SYMBOLS, capacity=8,
+                            stale_after_s=30, clock=lambda: NOW, backfill=backfill)
+            calls: list[tuple[str, int, float]] = []
+            feed.on_tick.append(lambda s, e, q, calls=calls: calls.append((s, e, q)))
+            if resync:
+                feed._on_session(2)
+            errors = []
+            for tick in ticks:
+                try:
+                    if general:
+                        feed._ingest_tick_general(*tick, feed.now())
+                    else:
+                        feed.ingest_tick(*tick)
+                except Exception as err:       # noqa: BLE001
+                    errors.append(type(err).__name__)
+            for task in list(feed._tasks):
+                task.cancel()
+            states.append({**feed_state(feed, calls), "errors": errors})
+        return states[0], states[1]
+
+    return asyncio.run(run())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([*SYMBOLS, "XYZ", None]),
+                          st.one_of(st.integers(NOW - 40, NOW + 10), _value),
+                          _price, _price, _price, _pip), max_size=16),
+       st.booleans(), st.booleans())
+def test_the_common_case_and_the_general_ingest_agree_on_random_ticks(
+        ticks: list[tuple[Any, ...]], resync: bool, backfill: bool) -> None:
+    fast, general = _two_feeds(ticks, resync, backfill)
+    assert fast == general
+
+
+def test_the_common_case_and_the_general_ingest_agree_at_each_boundary() -> None:
+    e = NOW - 20
+    ticks = [
+        ("R_100", e, 1234.56, 1234.55, 1234.57, 2), ("R_100", e + 2, 1234.565, 1.0, 1.0, 2),
+        ("R_100", e + 3, 1234, True, 7, 2.0), ("R_100", e + 4, 5.0, 5.0, 5.0, True),
+        ("R_100", e + 7, 2.0**51 / 100, 1.0, 1.0, 2), ("R_100", e + 8, 2.0**51 / 100 - 1, 1.0,
+                                                         1.0, 2),
+        ("R_100", e + 9, 1.0, 2**60, 1.0, 2), ("R_100", e + 10, 1.0, 1.0, 2**1100, 2),
+        ("R_100", e + 11, 0.004, 1.0, 1.0, 2), ("R_100", e + 12, 0.005, 1.0, 1.0, 2),
+        ("R_100", e + 13, -0.0, 1.0, 1.0, 2), ("R_100", e + 14, 1.0, None, 1.0, 2),
+        ("R_100", e + 15, 1.0, 1.0, 1.0, None), ("R_100", e + 16, 1.0, 1.0, 1.0, [2]),
+        ("R_100", e + 17, 1.0, 1.0, 1.0, 13), ("R_100", e + 18, 1.0, 1.0, 1.0, 12),
+        ("1HZ10V", NOW - 31, 1.0, 1.0, 1.0, 2), ("1HZ10V", NOW - 30, 1.0, 1.0, 1.0, 2),
+        ("1HZ10V", NOW - 29, 1.0, 1.0, 1.0, 2), ("1HZ10V", NOW - 27, 1.0, 1.0, 1.0, 2),
+        ("frxEURUSD", NOW - 5, 1.08, 1.07, 1.09, 5), ("frxEURUSD", NOW + 100, 1.08, 1.07,
+                                                       1.09, 5),
+        ("frxEURUSD", NOW + 100, 1.08, 1.07, 1.09, 5), ("frxEURUSD", NOW + 99, 1.08, 1.07,
+                                                         1.09, 5),
+        ("frxEURUSD", 2**63, 1.08, 1.07, 1.09, 5), ("XYZ", NOW, 1.0, 1.0, 1.0, 2),
+    ]
+    for resync in (False, True):
+        for backfill in (False, True):
+            fast, general = _two_feeds(ticks, resync, backfill)
+            assert fast == general
+            assert fast["accepted"]                 # not all refused: both ways exercised
+
+
+def test_well_formed_ticks_never_reach_the_general_ingest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = TickFeed(DerivClient.__new__(DerivClient), SYMBOLS, capacity=8, stale_after_s=90,
+                    clock=lambda: NOW)
+    general: list[Any] = []
+    monkeypatch.setattr(feed, "_ingest_tick_general", lambda *a: general.append(a))
+    for i in range(30):                             # R_100 every 2 s, 1HZ10V every 1 s
+        feed.ingest_tick("R_100", NOW - 60 + 2 * i, 1000.0 + i / 100, 999.99, 1000.01, 2)
+        feed.ingest_tick("1HZ10V", NOW - 29 + i, 7 + i, 6.5, 7.5, 3)
+    assert general == [] and feed.check.accepted == {"R_100": 30, "1HZ10V": 30}
+    feed.ingest_tick("R_100", NOW + 2, 1.0, 1.0, 1.0, 2)  # 4 s after the last: a gap
+    assert len(general) == 1

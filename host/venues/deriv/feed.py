@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,11 +43,17 @@ from tickgate.host.venues.deriv.errors import DerivError
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.ring import TickRing
 from tickgate.host.venues.deriv.subscriptions import Subscription
-from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, normalise
+from tickgate.host.venues.deriv.tickcheck import SCALES, TickCheck, Track, normalise
 
 log = get_logger(__name__)
 GAP_FACTOR = 1.5
 _ONE_SECOND = re.compile(r"^1HZ\d+V$")
+#: ``10.0**pip`` for a pip size, or None. Not only for ints: a float or bool that equals an
+#: int in 0..12 finds the same scale as the ``int()`` of it, as ``_ingest_tick_general``
+#: makes it; an unhashable value raises TypeError.
+_scale_of = SCALES.get
+#: Seconds between two ticks of a symbol that never make a gap (no interval, no backfill).
+_NEVER = sys.maxsize
 
 
 def tick_interval(symbol: str) -> float | None:
@@ -56,6 +63,29 @@ def tick_interval(symbol: str) -> float | None:
     if symbol.startswith("R_"):
         return 2.0
     return None
+
+
+def _gap_after(interval: float | None, backfill: bool) -> int:
+    """The most seconds after a symbol's last tick that make no gap: ``GAP_FACTOR``
+    intervals, at least 1, as an int (for int seconds, ``seconds > x`` is ``seconds >
+    floor(x)``); ``_NEVER`` without backfill or a finite interval."""
+    if not backfill or interval is None or not GAP_FACTOR * interval < _NEVER:
+        return _NEVER
+    return max(1, math.floor(GAP_FACTOR * interval))
+
+
+class _Lane:
+    """What the common case of ``TickFeed.ingest_tick`` needs of one symbol, in one look-up:
+    its ring, its ``TickCheck`` track (last accepted epoch, count) and the most seconds
+    after its last tick that are no gap (``_NEVER`` when it has no interval or backfill is
+    off)."""
+
+    __slots__ = ("ring", "track", "gap_after")
+
+    def __init__(self, ring: TickRing, track: Track, gap_after: int) -> None:
+        self.ring = ring
+        self.track = track
+        self.gap_after = gap_after
 
 
 class TickFeed:
@@ -79,11 +109,17 @@ class TickFeed:
         self.backfilled: Counter[str] = Counter()
         self.subscription: Subscription | None = None
         self._clock = clock
+        #: ``now()`` is ``_wall() + _offset``: the injected clock and 0, or the wall clock and
+        #: the server's offset from it (set by ``start``)
+        self._wall: Callable[[], float] = clock if clock is not None else time.time
         self._offset = 0.0
         self._held: dict[str, list[tuple[int, float, float, float]]] = {}
         self._resync: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._consumer: asyncio.Task[None] | None = None
+        # the gap rule of ``backfill`` and ``intervals`` as they are now, per symbol
+        self._lanes = {s: _Lane(self.rings[s], self.check.track(s), _gap_after(i, backfill))
+                       for s, i in self.intervals.items()}
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -113,7 +149,7 @@ class TickFeed:
 
     def now(self) -> float:
         """Deriv's time now, Unix seconds."""
-        return self._clock() if self._clock is not None else time.time() + self._offset
+        return self._wall() + self._offset
 
     async def _consume(self) -> None:
         assert self.subscription is not None
@@ -142,8 +178,58 @@ class TickFeed:
     def ingest_tick(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
                     pip_size: Any) -> None:
         """Handle one tick given by its ``tick`` object's values as they came (None: absent;
-        ``symbol`` a str or None); what ``ingest`` does with the whole message, and the
-        client's typed fast path."""
+        ``symbol`` a str or None): what ``ingest`` does with the whole message, and the
+        client's typed fast path.
+
+        This is the common case, decided before anything changes: a known symbol, an int
+        epoch, no backfill running and no resync pending, a pip size with a scale, three
+        prices whose scaled values are in (0, 2**51) (so rounding by float addition gives
+        the double ``normalise`` gives; an int or bool price too: its product is exact), the
+        quote at least one pip once rounded, the epoch after the symbol's last and no gap,
+        not stale. Anything else
+        goes to ``_ingest_tick_general``, which handles every case and gives the same result
+        for these (``tests/venues/test_deriv_fastpath.py`` runs both side by side)."""
+        lane = self._lanes.get(symbol)
+        wall = self._wall                       # an attribute, not a method: no LOAD_METHOD
+        now = wall() + self._offset
+        if lane is None or epoch.__class__ is not int or self._held or self._resync:
+            return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+        try:
+            scale = _scale_of(pip_size)
+            vq, vb, va = quote * scale, bid * scale, ask * scale
+        except (TypeError, OverflowError):              # absent, None, not a number, huge
+            return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+        track = lane.track
+        last = track.last_epoch
+        # all three below 2**51 and positive (NaN and inf are not), so v + HALF_EVEN -
+        # HALF_EVEN is round(v) (the constants as literals, folded); the quote above half a
+        # pip, so rounded it is at least one pip (round(0.5) is 0): a positive quote
+        if 0.5 < vq < 2.0**51 and 0.0 < vb < 2.0**51 and 0.0 < va < 2.0**51:
+            # the stale test with the float on the left: float's compare takes an int at
+            # once, where the int's would first decline
+            if ((last is None or 0 < epoch - last <= lane.gap_after)
+                    and now - self.check.stale_after_s <= epoch):
+                rounded = (vq + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                track.last_epoch = epoch
+                track.accepted += 1
+                ring = lane.ring                       # TickRing.append, inline
+                n = ring.total
+                i = n % ring.capacity
+                epochs, quotes, bids, asks = ring._store
+                epochs[i] = epoch
+                quotes[i] = rounded
+                bids[i] = (vb + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                asks[i] = (va + 1.5 * 2.0**52 - 1.5 * 2.0**52) / scale
+                ring.total = n + 1
+                for hook in self.on_tick:
+                    hook(symbol, epoch, rounded)
+                return None
+        return self._ingest_tick_general(symbol, epoch, quote, bid, ask, pip_size, now)
+
+    def _ingest_tick_general(self, symbol: Any, epoch: Any, quote: Any, bid: Any, ask: Any,
+                             pip_size: Any, now: float) -> None:
+        """``ingest_tick`` for any values: normalise, hold behind a running backfill, detect
+        a gap, check (``TickCheck``), store and call ``on_tick``; ``now`` is Deriv's time."""
         ring = self.rings.get(symbol)
         if ring is None:
             self.stats["unknown_symbol"] += 1
@@ -171,7 +257,7 @@ class TickFeed:
                 held.append((epoch, quote, bid, ask))
                 return
         check = self.check
-        last = check.last_epoch.get(symbol)
+        last = check.last(symbol)
         if (self.backfill and last is not None and epoch.__class__ is int
                 and epoch > last + 1 and self._is_gap(symbol, epoch - last)):
             self.gaps[symbol] += 1
@@ -183,14 +269,13 @@ class TickFeed:
             return
         if self._resync:
             self._resync.discard(symbol)
-        clock = self._clock
-        now = clock() if clock is not None else time.time() + self._offset
         # TickCheck.check's common case, inline (quote, normalised, is finite or NaN: no
         # infinity to test for, and NaN > 0.0 is false)
         if (epoch.__class__ is int and quote > 0.0 and (last is None or epoch > last)
                 and epoch >= now - check.stale_after_s):
-            check.last_epoch[symbol] = epoch
-            check.accepted[symbol] += 1
+            track = check.track(symbol)
+            track.last_epoch = epoch
+            track.accepted += 1
         elif check.check(symbol, epoch, quote, now) is not None:
             return
         n = ring.total                          # TickRing.append, inline

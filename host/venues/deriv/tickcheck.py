@@ -13,7 +13,8 @@ is rejected, counted in ``rejected[symbol][reason]``:
 
 ``normalise(value, pip_size)`` rounds a price to its ``pip_size`` decimals (Deriv's
 ``pip_size`` is a count of decimals); bid/ask, when absent, are NaN. ``last_epoch`` is the
-epoch of the last accepted tick per symbol, the reference for the next check.
+epoch of the last accepted tick per symbol, the reference for the next check (kept, with
+the count of accepted ticks, in one ``Track`` per symbol).
 """
 
 from __future__ import annotations
@@ -57,28 +58,65 @@ def normalise(value: object, pip_size: int | None) -> float:
     return round(x, pip_size) if pip_size is not None and 0 <= pip_size <= 12 else x
 
 
+class Track:
+    """What the check keeps of one symbol: the last accepted epoch (None before the first)
+    and how many ticks it accepted. A feed holds its symbols' tracks to update them in its
+    common case without a dictionary look-up (``TickCheck.track``)."""
+
+    __slots__ = ("last_epoch", "accepted")
+
+    def __init__(self) -> None:
+        self.last_epoch: int | None = None
+        self.accepted = 0
+
+
 class TickCheck:
-    """Per-symbol validation state and rejection counts."""
+    """Per-symbol validation state and rejection counts.
+
+    ``last_epoch`` (symbol → last accepted epoch) and ``accepted`` (symbol → count) are
+    views built from the per-symbol ``Track`` records, holding the symbols with a value."""
 
     def __init__(self, stale_after_s: float = 30.0) -> None:
         self.stale_after_s = stale_after_s
-        self.last_epoch: dict[str, int] = {}
-        self.accepted: Counter[str] = Counter()
+        self.tracks: dict[str, Track] = {}
         self.rejected: dict[str, Counter[str]] = {}
+
+    def track(self, symbol: str) -> Track:
+        """The symbol's record, made on first use."""
+        track = self.tracks.get(symbol)
+        if track is None:
+            track = self.tracks[symbol] = Track()
+        return track
+
+    @property
+    def last_epoch(self) -> dict[str, int]:
+        """The last accepted epoch of each symbol that has one (a copy)."""
+        return {s: t.last_epoch for s, t in self.tracks.items() if t.last_epoch is not None}
+
+    @property
+    def accepted(self) -> Counter[str]:
+        """Accepted ticks by symbol (a copy; symbols with none left out)."""
+        return Counter({s: t.accepted for s, t in self.tracks.items() if t.accepted})
+
+    def last(self, symbol: str) -> int | None:
+        """The symbol's last accepted epoch (None: none yet)."""
+        track = self.tracks.get(symbol)
+        return None if track is None else track.last_epoch
 
     def check(self, symbol: str, epoch: object, quote: float, now: float | None) -> str | None:
         """None if the tick is good (and then it becomes the reference), else the reason."""
-        last = self.last_epoch.get(symbol)
+        track = self.track(symbol)
+        last = track.last_epoch
         if (epoch.__class__ is int and quote.__class__ is float and quote > 0
                 and quote - quote == 0.0 and (last is None or epoch > last)  # type: ignore
                 and (now is None or epoch >= now - self.stale_after_s)):
-            self.last_epoch[symbol] = epoch      # the common case, without _reason's calls
-            self.accepted[symbol] += 1
+            track.last_epoch = epoch             # the common case, without _reason's calls
+            track.accepted += 1
             return None
         reason = self._reason(symbol, epoch, quote, now)
         if reason is None:
-            self.last_epoch[symbol] = int(epoch)  # type: ignore[call-overload]
-            self.accepted[symbol] += 1
+            track.last_epoch = int(epoch)  # type: ignore[call-overload]
+            track.accepted += 1
         else:
             self.rejected.setdefault(symbol, Counter())[reason] += 1
         return reason
@@ -88,7 +126,7 @@ class TickCheck:
             return "nan"
         if quote <= 0:
             return "non_positive"
-        last = self.last_epoch.get(symbol)
+        last = self.last(symbol)
         if last is not None:
             if epoch == last:
                 return "duplicate"

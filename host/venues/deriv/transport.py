@@ -35,6 +35,9 @@ from tickgate.host.venues.deriv.redact import RedactingAdapter, get_logger, reda
 log = get_logger(__name__)
 _PICOWS_LOG = RedactingAdapter(get_logger("tickgate.host.venues.deriv.picows"))
 MAX_FRAME = 8 * 1024 * 1024          # Deriv caps a response at 600 kB; leave room
+#: The largest payload of a control frame (PING, PONG, CLOSE): RFC 6455 section 5.5, and
+#: picows refuses a larger one (protocol error), so a longer frame is a data frame.
+MAX_CONTROL_PAYLOAD = 125
 # Frame types compared by identity with module constants: ``frame.msg_type`` is an enum
 # member, and each ``WSMsgType.X`` look-up costs ~100 ns (a tuple of three, per frame).
 _TEXT, _BINARY, _CONTINUATION, _CLOSE = (WSMsgType.TEXT, WSMsgType.BINARY,
@@ -51,6 +54,17 @@ class _Listener(WSListener):
         self._reason = "connection dropped"
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        """Hand each whole text or binary message to ``on_message``; handle a close.
+
+        A frame longer than any control frame that is a whole message (``fin``, nothing
+        pending) is a data message: it goes out without reading ``frame.msg_type``, which
+        picows builds as an enum member per read (~0.9 k instructions, a tick's 3%)."""
+        if (frame.payload_size > MAX_CONTROL_PAYLOAD and frame.fin and not self._parts):
+            try:
+                self._on_message(frame.get_payload_as_bytes())
+            except Exception:
+                log.exception("message handler failed; message skipped")
+            return
         mt = frame.msg_type
         if mt is _TEXT or mt is _BINARY or mt is _CONTINUATION:
             if frame.fin and not self._parts:
