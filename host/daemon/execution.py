@@ -26,10 +26,13 @@ callback, journals the intent and its ``send`` (one line of the journal's write-
 when it has one, else one commit, on the event loop), counts the request with the client's
 rate limiter and writes the ``buy`` (or the first ``sell`` of a close) with
 :meth:`DerivClient.send_nowait`, with no task created and nothing awaited before the bytes
-leave; a task is started to wait for the reply, and the written-ahead events are committed
-to the log in a callback that runs before it (after the other frames of the same socket
-read, which need not wait for that commit). An intent that cannot
-leave at once (no session, the rate limiter would wait) takes the task path as before.
+leave (an open with the write-ahead file: its ``buy`` and its line are templates filled in,
+:mod:`.ordertemplates`, sent by :meth:`DerivClient.send_encoded_nowait`, and the events'
+dicts are built only after the request left); a task is started to wait for the reply,
+and the written-ahead events are committed to the log in a callback that runs before it
+(after the other frames of the same socket read, which need not wait for that commit). An
+intent that cannot leave at once (no session, the rate limiter would wait) takes the task
+path as before.
 
 Concurrency: one order per symbol at a time (an intent for a busy or blocked symbol is
 *dropped*, counted, never queued behind: by the time the venue is free the signal is old),
