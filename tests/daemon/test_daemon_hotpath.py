@@ -159,6 +159,25 @@ def test_send_nowait_refuses_without_writing_when_the_limiter_would_wait(
     assert [list(m) for m in sent] == [["website_status", "req_id"]]
 
 
+def test_an_encoded_request_is_seen_decoded_by_on_send_and_answered_like_a_dict_one(
+        tmp_path: Path) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def body(client: DerivClient) -> tuple[str, str]:
+        client.limiter.configure({"general": (Window(1, 60),)})
+        del sent[:]                                  # the session's own requests
+        reply = await client.send_encoded_nowait("website_status", b'{"website_status":1')
+        try:
+            client.send_encoded_nowait("website_status", b'{"website_status":1')
+        except Exception as err:      # noqa: BLE001 - the type is what is checked
+            return reply["msg_type"], type(err).__name__
+        return reply["msg_type"], "sent"
+
+    result, _ = _trade(tmp_path, body, [sent.append])
+    assert result == ("website_status", "RateLimitError")
+    assert len(sent) == 1 and sent[0]["website_status"] == 1 and sent[0]["req_id"] >= 1
+
+
 def _records(*rows: tuple[int, int, int]) -> np.ndarray:
     """Output records of intents ``(symbol, side, reject)``."""
     out = np.zeros(len(rows), OUTPUT_DTYPE)
