@@ -169,7 +169,7 @@ class Probe:
         from tickgate.host.venues.deriv.transport import Transport
 
         probe = self
-        run, send, submit = Executor._run, DerivClient._send, Executor.submit
+        run, send, submit = Executor._run, DerivClient._write, Executor.submit
         write = Transport.send
 
         def traced_write(transport: Transport, data: bytes) -> None:
@@ -199,12 +199,13 @@ class Probe:
             finally:
                 probe.task_key.pop(task, None)
 
-        def traced_send(client: DerivClient, transport: Any, msg: dict[str, Any]) -> None:
-            send(client, transport, msg)
+        def traced_send(client: DerivClient, transport: Any, call: str, data: bytes,
+                        msg: dict[str, Any] | None) -> None:
+            send(client, transport, call, data, msg)
             t = time.perf_counter()
             rec = probe.current or probe.task_key.get(asyncio.current_task())
             if rec is not None:
-                rec["sent"].append((next(iter(msg)), t, probe.last_write))
+                rec["sent"].append((call, t, probe.last_write))
 
         def gc_timer(phase: str, info: dict[str, Any]) -> None:
             if phase == "start":
@@ -215,7 +216,7 @@ class Probe:
 
         Executor.submit = traced_submit     # type: ignore[method-assign]
         Executor._run = traced_run          # type: ignore[method-assign]
-        DerivClient._send = traced_send     # type: ignore[method-assign]
+        DerivClient._write = traced_send    # type: ignore[method-assign]
         Transport.send = traced_write       # type: ignore[method-assign]
         gc.callbacks.append(gc_timer)
 

@@ -21,10 +21,20 @@ from .decision import DecisionConfig
 from .decision_model import DecisionModel
 from .model import EngineModel
 from .params import EngineConfig, EngineParams
-from .records import ORDER_DTYPE, OUTPUT_DTYPE, FeatureValid, OutputKind
+from .records import (
+    FEATURE_DTYPE,
+    ORDER_DTYPE,
+    OUTPUT_DTYPE,
+    TICK_DTYPE,
+    FeatureValid,
+    OutputKind,
+)
 from .risk_model import RiskLimits, RiskModel
+from .top_one import decision_scratch, one_tick
 
 __all__ = ["TopModel"]
+
+_BAD_SYMBOL = int(FeatureValid.BAD_SYMBOL)
 
 
 class TopModel:
@@ -42,6 +52,7 @@ class TopModel:
         self.saturations = 0
         #: Intents fired by the last :meth:`process_ticks`.
         self.intents = 0
+        self._scratch = decision_scratch()
 
     def tick_records(self, ticks: np.ndarray) -> np.ndarray:
         """Run ticks through the engine and the decision unit; return unchecked records.
@@ -82,18 +93,9 @@ class TopModel:
 
         The same as :meth:`tick_records` then :meth:`pass_tick` on each record, in bulk.
         """
+        if len(ticks) == 1:                 # the live feed's case: one compiled call
+            return self._one_tick(ticks)
         out = self.tick_records(ticks)
-        if len(out) == 1:                   # one tick: pass_tick in place
-            rec = out[0]
-            if not rec["valid"] & FeatureValid.BAD_SYMBOL:
-                self.risk.tick(int(rec["symbol"]), int(rec["price"]), int(rec["ts"]))
-            self.intents = 0
-            if rec["kind"] & OutputKind.ORDER:
-                self.intents = 1
-                rec["reject"] = self.risk.order(
-                    symbol=int(rec["symbol"]), side=int(rec["side"]), qty=int(rec["qty"]),
-                    price=int(rec["order_price"]))
-            return out
         fired = np.flatnonzero(out["kind"] & OutputKind.ORDER)
         #: Intents fired by the last batch.
         self.intents = len(fired)
@@ -106,6 +108,26 @@ class TopModel:
                 price=int(out["order_price"][i]))
             start = i + 1
         self._bulk_ticks(out, good, start, len(out))
+        return out
+
+    def _one_tick(self, ticks: np.ndarray) -> np.ndarray:
+        """:meth:`process_ticks` of one tick (:func:`.top_one.one_tick`, then the gate)."""
+        if ticks.dtype != TICK_DTYPE:
+            raise TypeError(f"ticks must have TICK_DTYPE, not {ticks.dtype}")
+        feats = np.zeros(1, FEATURE_DTYPE)
+        out = feats.view(OUTPUT_DTYPE)
+        engine, decision = self.engine, self.decision
+        sat, fired, symbol, price, ts, valid, side, qty, order_price = one_tick(
+            ticks, feats, out, self._scratch, engine._cfg, engine.state.words,
+            engine.state.history, decision._cfg, decision._weights, decision._shifts,
+            decision.state.states, decision.state.counter)
+        self.saturations = sat
+        if not valid & _BAD_SYMBOL:
+            self.risk.tick(symbol, price, ts)
+        self.intents = fired
+        if fired:
+            out["reject"][0] = self.risk.order(symbol=symbol, side=side, qty=qty,
+                                               price=order_price)
         return out
 
     def _bulk_ticks(self, out: np.ndarray, good: np.ndarray, start: int, stop: int) -> None:

@@ -159,6 +159,25 @@ def test_send_nowait_refuses_without_writing_when_the_limiter_would_wait(
     assert [list(m) for m in sent] == [["website_status", "req_id"]]
 
 
+def test_an_encoded_request_is_seen_decoded_by_on_send_and_answered_like_a_dict_one(
+        tmp_path: Path) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def body(client: DerivClient) -> tuple[str, str]:
+        client.limiter.configure({"general": (Window(1, 60),)})
+        del sent[:]                                  # the session's own requests
+        reply = await client.send_encoded_nowait("website_status", b'{"website_status":1')
+        try:
+            client.send_encoded_nowait("website_status", b'{"website_status":1')
+        except Exception as err:      # noqa: BLE001 - the type is what is checked
+            return reply["msg_type"], type(err).__name__
+        return reply["msg_type"], "sent"
+
+    result, _ = _trade(tmp_path, body, [sent.append])
+    assert result == ("website_status", "RateLimitError")
+    assert len(sent) == 1 and sent[0]["website_status"] == 1 and sent[0]["req_id"] >= 1
+
+
 def _records(*rows: tuple[int, int, int]) -> np.ndarray:
     """Output records of intents ``(symbol, side, reject)``."""
     out = np.zeros(len(rows), OUTPUT_DTYPE)
@@ -237,8 +256,9 @@ def test_a_checkpoint_from_another_connection_keeps_every_commit(tmp_path: Path)
 
 
 def _ahead_lines(path: Path) -> list[Any]:
+    """The write-ahead file's lines (what follows the last newline is not a line)."""
     return [orjson.loads(line) for line in Path(str(path) + AHEAD_SUFFIX).read_bytes()
-            .splitlines()]
+            .split(b"\n")[:-1]]
 
 
 def test_written_ahead_an_order_is_on_disk_before_it_leaves_and_in_the_log_after(

@@ -247,6 +247,33 @@ class DerivClient:
         future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
         return future
 
+    def send_encoded_nowait(self, call: str, head: bytes) -> asyncio.Future[Message]:
+        """:meth:`send_nowait` of a request already encoded: ``head`` is the request's JSON
+        object without its closing brace and without ``req_id`` (its first key the
+        ``call``); the client appends ``,"req_id":N}``. Same checks, counting, errors and
+        future as :meth:`send_nowait`; ``on_send`` hooks and ``validate`` see the decoded
+        request (decoded only when there is one of them), so the bytes are checked like any
+        request's. The daemon's order path, whose requests are templates filled in
+        (:mod:`tickgate.host.daemon.ordertemplates`): no dict built or encoded per order.
+        """
+        transport = self._transport
+        if (self._failed is not None or not self._up.is_set() or transport is None
+                or not transport.is_open):
+            raise ConnectionLost(f"not connected: {call} not sent", call=call)
+        if not self.limiter.try_acquire(call):
+            raise RateLimitError("ClientRateLimit", f"{call} would wait for the rate limiter; "
+                                 "not sent", msg_type=call)
+        req_id = next(self._req_ids)
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[req_id] = _Pending(future, call)
+        try:
+            self._write(transport, call, b"%b,\"req_id\":%d}" % (head, req_id), None)
+        except BaseException:
+            self._pending.pop(req_id, None)
+            raise
+        future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
+        return future
+
     def _sent_done(self, future: asyncio.Future[Message], req_id: int, call: str) -> None:
         self._pending.pop(req_id, None)
         if future.cancelled():
@@ -329,13 +356,21 @@ class DerivClient:
             self._pending.pop(req_id, None)
 
     def _send(self, transport: Transport, msg: Message) -> None:
-        for hook in self.on_send:
-            hook(msg)
-        if self.validate:
-            problems = schema_check.errors(msg)
-            if problems:
-                raise ValueError("request fails send.json: " + "; ".join(problems))
-        transport.send(orjson.dumps(msg))
+        self._write(transport, schema_check.call_of(msg), orjson.dumps(msg), msg)
+
+    def _write(self, transport: Transport, call: str, data: bytes, msg: Message | None) -> None:
+        """Every request's way out: ``on_send`` hooks and ``validate`` on ``msg`` (decoded
+        from ``data`` when None and either is set), then ``data`` written to the socket."""
+        if self.on_send or self.validate:
+            if msg is None:
+                msg = orjson.loads(data)
+            for hook in self.on_send:
+                hook(msg)
+            if self.validate:
+                problems = schema_check.errors(msg)
+                if problems:
+                    raise ValueError("request fails send.json: " + "; ".join(problems))
+        transport.send(data)
 
     # -- internals: frames in --------------------------------------------------------------
     def _on_message(self, data: bytes) -> None:
