@@ -47,7 +47,7 @@ def main() -> None:
     ns = argparse.Namespace(symbols=10, inline_max=16, journal_sync="normal",
                             order_mode="direct")
     runner = BoardRunner(_config("ws://127.0.0.1:1", "/tmp/tickgate-bench-cold", ns))
-    runner._open(10**6, {})
+    runner._open(10**6, 0, {})
     rng = np.random.default_rng(1)
     price, epoch = [100_000] * 10, 1_700_000_000
     times = np.zeros((150, 10))

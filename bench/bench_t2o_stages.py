@@ -99,6 +99,8 @@ def report() -> None:
         series["frame -> send_end (total)"].append((order["send_end"] - order["frame"]) * 1e6)
     print(f"stages of {len(series['frame -> send_end (total)'])} buys, µs")
     for name, values in series.items():
+        if not values:
+            continue
         a = np.asarray(values)
         print(f"  {name:28s} p50 {np.percentile(a, 50):7.1f}  p90 {np.percentile(a, 90):7.1f}"
               f"  p99 {np.percentile(a, 99):7.1f}")

@@ -33,7 +33,7 @@ def main() -> None:
     ns = argparse.Namespace(symbols=10, inline_max=16, journal_sync="normal",
                             order_mode="direct")
     runner = BoardRunner(_config("ws://127.0.0.1:1", "/tmp/tickgate-cg", ns))
-    runner._open(10**6, {})
+    runner._open(10**6, 0, {})
     price = [100_000] * 10
     epoch = 1_700_000_000
     steps = np.random.default_rng(1).integers(-3, 4, WARMUP + args.calls).tolist()
