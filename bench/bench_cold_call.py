@@ -9,6 +9,7 @@ p50/p99 of the call's time (µs) by its position in the burst. Pin it to a core
 (``taskset -c 1``) and run from the checkout's root.
 
     taskset -c 1 .venv/bin/python bench/bench_cold_call.py [--gap 50] [--slice 5] [--spin]
+        [--cpu-latency-us 0]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.join(os.getcwd(), "bench"))
 from bench_tick_to_order import _config  # noqa: E402
 
 from tickgate.host.daemon.boardloop import BoardRunner  # noqa: E402
+from tickgate.host.daemon.cpulatency import CpuLatencyRequest  # noqa: E402
 
 
 def idle(gap_s: float, slice_s: float | None, spin: bool) -> None:
@@ -43,7 +45,11 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=50.0, help="ms between bursts")
     parser.add_argument("--slice", type=float, help="sleep the gap in pieces of this (ms)")
     parser.add_argument("--spin", action="store_true", help="busy-wait the gap")
+    parser.add_argument("--cpu-latency-us", type=int, default=-1,
+                        help="hold this PM QoS CPU latency limit meanwhile, as the daemon's "
+                             "[daemon] cpu_latency_us (root only; -1: off)")
     args = parser.parse_args()
+    qos = CpuLatencyRequest(args.cpu_latency_us) if args.cpu_latency_us >= 0 else None
     ns = argparse.Namespace(symbols=10, inline_max=16, journal_sync="normal",
                             order_mode="direct")
     runner = BoardRunner(_config("ws://127.0.0.1:1", "/tmp/tickgate-bench-cold", ns))
@@ -60,8 +66,12 @@ def main() -> None:
             runner.process_one(s, price[s], epoch)
             times[burst, s] = (time.perf_counter() - t0) * 1e6
     runner._pool.shutdown()
+    if qos is not None:
+        qos.release()
     t = times[50:]
     how = "spin" if args.spin else f"sleep in {args.slice} ms slices" if args.slice else "sleep"
+    if qos is not None:
+        how += f", CPU latency limit {args.cpu_latency_us} us"
     print(f"gap {args.gap} ms ({how}); call time by position in the burst, µs")
     print("  p50", np.round(np.percentile(t, 50, axis=0), 1))
     print("  p99", np.round(np.percentile(t, 99, axis=0), 1))

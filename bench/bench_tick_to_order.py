@@ -36,7 +36,7 @@ The daemon's defaults (direct ``buy``, ``journal_sync = "normal"``) are the benc
 
     .venv/bin/python bench/bench_tick_to_order.py [--duration 30] [--speed 20]
         [--order-mode direct|proposal] [--journal-sync full|normal] [--inline-max 16]
-        [--realtime] [--json FILE]
+        [--realtime] [--cpu-latency-us N] [--json FILE]
 
 ``--realtime`` puts both processes on SCHED_FIFO (CAP_SYS_NICE needed): on a machine
 shared with other jobs it shows the path's own latency without the scheduler's.
@@ -131,7 +131,8 @@ def _config(url: str, state: str, args: argparse.Namespace) -> Any:
 
     return validate({
         "daemon": {"symbols": SYMBOLS[:args.symbols], "state_dir": state, "status_interval_s": 1.0,
-                   "inline_max": args.inline_max, "journal_sync": args.journal_sync},
+                   "inline_max": args.inline_max, "journal_sync": args.journal_sync,
+                   "cpu_latency_us": getattr(args, "cpu_latency_us", -1)},
         "venue": {"kind": "deriv", "url": url, "token_env": "TICKGATE_BENCH_TOKEN"},
         "execution": {"take_profit": 0.0, "stop_loss": 0.0, "multiplier": 40,
                       "stake_per_lot": 1.0, "order_timeout_s": 5.0, "max_queue": 64,
@@ -278,6 +279,9 @@ def main() -> None:
     parser.add_argument("--realtime", action="store_true",
                         help="run the daemon and the simulator on SCHED_FIFO (other jobs on "
                              "their cores no longer preempt them)")
+    parser.add_argument("--cpu-latency-us", type=int, default=-1,
+                        help="the daemon's [daemon] cpu_latency_us (0: idle CPUs poll; "
+                             "root only; default -1, off)")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="do not pin the daemon and the simulator to separate cores")
     args = parser.parse_args()
@@ -330,7 +334,7 @@ def main() -> None:
         "config": {"order_mode": args.order_mode, "journal_sync": args.journal_sync,
                    "symbols": args.symbols, "pinned": pin,
                    "inline_max": args.inline_max, "speed": args.speed,
-                   "realtime": args.realtime,
+                   "realtime": args.realtime, "cpu_latency_us": args.cpu_latency_us,
                    "duration_s": args.duration},
         "exit_status": status, "ticks": summary["ticks"], "intents": summary["intents"],
         "accepted": summary["accepted"], "orders": summary["orders"],
@@ -345,7 +349,8 @@ def main() -> None:
     }
     print(f"tick → order, daemon on uvloop, model board, simulator in another process "
           f"({args.order_mode}, journal {args.journal_sync}, inline ≤ {args.inline_max}"
-          f"{', SCHED_FIFO' if args.realtime else ''})")
+          f"{', SCHED_FIFO' if args.realtime else ''}"
+          f"{f', cpu_latency_us {args.cpu_latency_us}' if args.cpu_latency_us >= 0 else ''})")
     print(f"  ticks {result['ticks']}  intents {result['intents']}  accepted "
           f"{result['accepted']}  orders {result['orders']}  fills {result['fills']}  "
           f"dropped {result['dropped']}")

@@ -82,6 +82,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                                      # a power loss; ~30 us a commit, orders journaled and
                                      # sent in the tick's callback; full: fsync every
                                      # commit (power-loss safe, ~4 ms, journal thread)
+        "cpu_latency_us": -1,        # while trading, hold the CPUs' PM QoS latency limit at
+                                     # this many us (0: idle CPUs poll, no halt: the first
+                                     # tick after a quiet spell is not slowed; root only,
+                                     # burns idle CPU); -1 = off (host/daemon/cpulatency.py)
     },
     "venue": {
         "kind": "sim",               # sim (in-process simulator) | deriv
@@ -148,7 +152,8 @@ _RULES: dict[str, dict[str, tuple[Any, ...]]] = {
                "symbols": ("symbols",), "board_symbols": ("build",), "state_dir": ("str",),
                "status_interval_s": ("float", 0.05, 3600.0), "batch_max": ("int", 1, 524_287),
                "inline_max": ("int", 0, 524_287),
-               "journal_sync": ("choice", ("full", "normal"))},
+               "journal_sync": ("choice", ("full", "normal")),
+               "cpu_latency_us": ("int", -1, 2**31 - 1)},
     "venue": {"kind": ("choice", ("sim", "deriv")), "app_id": ("int", 1, 10**19 - 1),
               "url": ("url",), "token_file": ("str",), "token_env": ("envname",),
               "account": ("choice", ("demo", "real")), "allow_real": ("bool",)},

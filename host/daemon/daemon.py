@@ -65,6 +65,7 @@ from tickgate.gateware.records import OutputKind
 from tickgate.host.daemon.boardloop import Batch, BoardRunner
 from tickgate.host.daemon.config import Config
 from tickgate.host.daemon.control import KILL_FILE, ControlServer
+from tickgate.host.daemon.cpulatency import CpuLatencyError, CpuLatencyRequest
 from tickgate.host.daemon.crash import CrashHook
 from tickgate.host.daemon.daypnl import DayPnl
 from tickgate.host.daemon.execution import Executor, OrderIntent
@@ -147,6 +148,7 @@ class Daemon:
         self._tasks: list[asyncio.Task[Any]] = []
         self._subs: list[Subscription] = []
         self._lock_file: Any = None
+        self._cpu_latency: CpuLatencyRequest | None = None
         self._last_money: tuple[int, int] | None = None
         self._clock = clock
         self._venue_time = 0
@@ -181,6 +183,17 @@ class Daemon:
         except OSError:
             raise StartError(f"another tickgate daemon runs with the state directory "
                              f"{self.state_dir}.") from None
+
+    def _hold_cpu_latency(self) -> None:
+        """``[daemon] cpu_latency_us`` (see :mod:`.cpulatency`); released at shutdown."""
+        limit = self.config["daemon"]["cpu_latency_us"]
+        if limit < 0:
+            return
+        try:
+            self._cpu_latency = CpuLatencyRequest(limit)
+        except CpuLatencyError as err:
+            raise StartError(str(err)) from None
+        log.info("CPU latency limit %d us held (PM QoS) while the daemon runs", limit)
 
     async def _connect(self) -> DerivClient:
         venue = self.config["venue"]
@@ -250,6 +263,7 @@ class Daemon:
         check_account_request(self.config)
         self._lock()
         try:
+            self._hold_cpu_latency()
             client = await self._connect()
             self.journal = Journal(self._journal_path(),
                                    stake_per_lot=self.config["execution"]["stake_per_lot"],
@@ -599,6 +613,8 @@ class Daemon:
         self._jpool.shutdown(wait=True)
         if self.sim is not None:
             await asyncio.to_thread(self.sim.stop)
+        if self._cpu_latency is not None:
+            self._cpu_latency.release()
         if self._lock_file is not None:
             self._lock_file.close()
 
