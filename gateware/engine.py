@@ -267,15 +267,19 @@ class IndicatorEngine(wiring.Component):
         m.d.sync += meta1.eq(meta_rd.data)
 
         # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
-        # count's saturation worked out a stage ahead.
-        fresh1 = (meta1.count == 0) | (tick1.flags & TickFlag.RESET).any()
+        # count's saturation worked out a stage ahead. A symbol's row is written only with a
+        # count of at least 1, so count == 0 means a row never written, whose leaf pointer
+        # is 0: the pointer needs only the RESET flag (one LUT level, not the 32-bit zero
+        # test). fresh2 has several copies (the EMA blocks' own), each next to its users.
+        reset1 = (tick1.flags & TickFlag.RESET).any()
+        fresh1 = (meta1.count == 0) | reset1
         fresh2 = Signal(reset_less=True)
         meta2 = Signal(meta_layout(p), reset_less=True)
         pos2 = Signal(p.minmax_bits, reset_less=True)
         saturated2 = Signal(reset_less=True)
         m.d.sync += [
             fresh2.eq(fresh1), meta2.eq(meta1),
-            pos2.eq(Mux(fresh1, 0, meta1.pos)),
+            pos2.eq(Mux(reset1, 0, meta1.pos)),
             saturated2.eq(meta1.count == _COUNT_MAX),
         ]
 
@@ -289,7 +293,9 @@ class IndicatorEngine(wiring.Component):
             return reg.q
 
         mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
-        mm_pos2 = local(Mux(fresh1, 0, meta1.pos), "mm_pos")
+        mm_pos2 = local(Mux(reset1, 0, meta1.pos), "mm_pos")
+        ema_fresh2 = {"fast": local(fresh1, "ema_fast_fresh"),
+                      "slow": local(fresh1, "ema_slow_fresh")}
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
         win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
         # The ring addresses (stage 1) worked out in stage 0 from the meta RAM's read, one
@@ -333,11 +339,11 @@ class IndicatorEngine(wiring.Component):
 
         # ---------------------------------------------------------------- smoothing blocks
         x2 = price2 << FRAC_BITS
-        for block, alpha in ((ema_fast, cfg[2].alpha_fast),
-                             (ema_slow, cfg[2].alpha_slow)):
+        for block, alpha, name in ((ema_fast, cfg[2].alpha_fast, "fast"),
+                                   (ema_slow, cfg[2].alpha_slow, "slow")):
             m.d.comb += [
                 block.i_valid.eq(live[_EMA_IN]), block.i_addr.eq(tick0.symbol[:sym_bits]),
-                block.i_fresh.eq(fresh[2]), block.i_init.eq(x2), block.i_target.eq(x2),
+                block.i_fresh.eq(ema_fresh2[name]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
         for block, target in ((gain, up4), (loss, down4)):
