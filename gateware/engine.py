@@ -181,8 +181,9 @@ class IndicatorEngine(wiring.Component):
         top = self.LATENCY
         sym_bits = max(1, p.symbol_bits)
         n = p.n_symbols
-        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS)
-        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS)
+        # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
+        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1)
+        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1)
         m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True)
         m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
         m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
@@ -225,16 +226,19 @@ class IndicatorEngine(wiring.Component):
         # The check has its own short delay line of (live, symbol), next to the input
         # logic: the pipeline's valid and symbol registers fan out across the die. (These
         # registers have a reset, which also keeps Yosys from merging them with the
-        # reset-less symbol line of the pipeline.)
+        # reset-less symbol line of the pipeline.) A live slot holds a symbol below
+        # n_symbols = 2**symbol_bits, so the input's symbol equals it exactly if its low
+        # bits do and the input's symbol is good: the delay line keeps the low bits only.
+        sym_low0 = tick0.symbol[:sym_bits]
         hz_live = [accept & good0]
-        hz_sym = [tick0.symbol]
+        hz_sym = [sym_low0]
         for k in range(1, self.HAZARD_DISTANCE):
             hz_live.append(Signal(name=f"hazard_live{k}"))
-            hz_sym.append(Signal.like(tick0.symbol, name=f"hazard_sym{k}"))
+            hz_sym.append(Signal.like(sym_low0, name=f"hazard_sym{k}"))
             m.d.sync += [hz_live[k].eq(hz_live[k - 1]), hz_sym[k].eq(hz_sym[k - 1])]
-        in_flight = [hz_live[k] & (hz_sym[k] == tick0.symbol)
+        in_flight = [hz_live[k] & (hz_sym[k] == sym_low0)
                      for k in range(1, self.HAZARD_DISTANCE)]
-        hazard = reduce(or_, in_flight, Const(0))
+        hazard = good0 & reduce(or_, in_flight, Const(0))
 
         # Credits: ticks accepted and not yet handed out; one more fits while there are
         # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO).
@@ -248,10 +252,10 @@ class IndicatorEngine(wiring.Component):
             self.o_hazard.eq(self.i_tick.valid & room & hazard),
             self.o_busy.eq(occupied != 0),
         ]
-        with m.If(accept & ~pop):
-            m.d.sync += occupied.eq(occupied + 1)
-        with m.Elif(pop & ~accept):
-            m.d.sync += occupied.eq(occupied - 1)
+        # Both outcomes of ``pop`` worked out from registers; ``accept``, the latest signal,
+        # picks one (a multiplexer, not an adder behind the handshake).
+        m.d.sync += occupied.eq(Mux(accept, Mux(pop, occupied, occupied + 1),
+                                    Mux(pop, occupied - 1, occupied)))
         # live[k]: stage k holds a tick whose symbol has state.
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
@@ -342,7 +346,8 @@ class IndicatorEngine(wiring.Component):
         for block, alpha, name in ((ema_fast, cfg[2].alpha_fast, "fast"),
                                    (ema_slow, cfg[2].alpha_slow, "slow")):
             m.d.comb += [
-                block.i_valid.eq(live[_EMA_IN]), block.i_addr.eq(tick0.symbol[:sym_bits]),
+                block.i_valid.eq(live[_EMA_IN + 1]),
+                block.i_addr.eq(tick0.symbol[:sym_bits]),
                 block.i_fresh.eq(ema_fresh2[name]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
