@@ -61,8 +61,8 @@ later from two fabric registers)::
     5  EMA out, write-back; macd = fast - slow; signal: fast - slow - signal (one
        carry-save layer and one adder) into the multipliers; min/max: half-word compares
     6  RSI add; window: price**2 - old**2, sums RAM data into registers; min/max: compares
-       combined
-    7  RSI out, write-back; signal add; window: sums + differences; min/max selection
+       combined into each node's one-hot selection
+    7  RSI out, write-back; signal add; window: sums + differences; min/max AND-OR selection
     8  signal and histogram, window sums and momentum, min/max out, write-backs: the output
        record (every field a register), out through the FIFO's bypass or into the FIFO
 """
