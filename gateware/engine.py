@@ -61,8 +61,8 @@ later from two fabric registers)::
     5  EMA out, write-back; macd = fast - slow; signal: fast - slow - signal (one
        carry-save layer and one adder) into the multipliers; min/max: half-word compares
     6  RSI add; window: price**2 - old**2, sums RAM data into registers; min/max: compares
-       combined
-    7  RSI out, write-back; signal add; window: sums + differences; min/max selection
+       combined into each node's one-hot selection
+    7  RSI out, write-back; signal add; window: sums + differences; min/max AND-OR selection
     8  signal and histogram, window sums and momentum, min/max out, write-backs: the output
        record (every field a register), out through the FIFO's bypass or into the FIFO
 """
@@ -181,8 +181,9 @@ class IndicatorEngine(wiring.Component):
         top = self.LATENCY
         sym_bits = max(1, p.symbol_bits)
         n = p.n_symbols
-        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS)
-        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS)
+        # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
+        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1)
+        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1)
         m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True)
         m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
         m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
@@ -225,16 +226,19 @@ class IndicatorEngine(wiring.Component):
         # The check has its own short delay line of (live, symbol), next to the input
         # logic: the pipeline's valid and symbol registers fan out across the die. (These
         # registers have a reset, which also keeps Yosys from merging them with the
-        # reset-less symbol line of the pipeline.)
+        # reset-less symbol line of the pipeline.) A live slot holds a symbol below
+        # n_symbols = 2**symbol_bits, so the input's symbol equals it exactly if its low
+        # bits do and the input's symbol is good: the delay line keeps the low bits only.
+        sym_low0 = tick0.symbol[:sym_bits]
         hz_live = [accept & good0]
-        hz_sym = [tick0.symbol]
+        hz_sym = [sym_low0]
         for k in range(1, self.HAZARD_DISTANCE):
             hz_live.append(Signal(name=f"hazard_live{k}"))
-            hz_sym.append(Signal.like(tick0.symbol, name=f"hazard_sym{k}"))
+            hz_sym.append(Signal.like(sym_low0, name=f"hazard_sym{k}"))
             m.d.sync += [hz_live[k].eq(hz_live[k - 1]), hz_sym[k].eq(hz_sym[k - 1])]
-        in_flight = [hz_live[k] & (hz_sym[k] == tick0.symbol)
+        in_flight = [hz_live[k] & (hz_sym[k] == sym_low0)
                      for k in range(1, self.HAZARD_DISTANCE)]
-        hazard = reduce(or_, in_flight, Const(0))
+        hazard = good0 & reduce(or_, in_flight, Const(0))
 
         # Credits: ticks accepted and not yet handed out; one more fits while there are
         # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO).
@@ -248,10 +252,10 @@ class IndicatorEngine(wiring.Component):
             self.o_hazard.eq(self.i_tick.valid & room & hazard),
             self.o_busy.eq(occupied != 0),
         ]
-        with m.If(accept & ~pop):
-            m.d.sync += occupied.eq(occupied + 1)
-        with m.Elif(pop & ~accept):
-            m.d.sync += occupied.eq(occupied - 1)
+        # Both outcomes of ``pop`` worked out from registers; ``accept``, the latest signal,
+        # picks one (a multiplexer, not an adder behind the handshake).
+        m.d.sync += occupied.eq(Mux(accept, Mux(pop, occupied, occupied + 1),
+                                    Mux(pop, occupied - 1, occupied)))
         # live[k]: stage k holds a tick whose symbol has state.
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
@@ -267,15 +271,19 @@ class IndicatorEngine(wiring.Component):
         m.d.sync += meta1.eq(meta_rd.data)
 
         # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
-        # count's saturation worked out a stage ahead.
-        fresh1 = (meta1.count == 0) | (tick1.flags & TickFlag.RESET).any()
+        # count's saturation worked out a stage ahead. A symbol's row is written only with a
+        # count of at least 1, so count == 0 means a row never written, whose leaf pointer
+        # is 0: the pointer needs only the RESET flag (one LUT level, not the 32-bit zero
+        # test). fresh2 has several copies (the EMA blocks' own), each next to its users.
+        reset1 = (tick1.flags & TickFlag.RESET).any()
+        fresh1 = (meta1.count == 0) | reset1
         fresh2 = Signal(reset_less=True)
         meta2 = Signal(meta_layout(p), reset_less=True)
         pos2 = Signal(p.minmax_bits, reset_less=True)
         saturated2 = Signal(reset_less=True)
         m.d.sync += [
             fresh2.eq(fresh1), meta2.eq(meta1),
-            pos2.eq(Mux(fresh1, 0, meta1.pos)),
+            pos2.eq(Mux(reset1, 0, meta1.pos)),
             saturated2.eq(meta1.count == _COUNT_MAX),
         ]
 
@@ -289,7 +297,9 @@ class IndicatorEngine(wiring.Component):
             return reg.q
 
         mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
-        mm_pos2 = local(Mux(fresh1, 0, meta1.pos), "mm_pos")
+        mm_pos2 = local(Mux(reset1, 0, meta1.pos), "mm_pos")
+        ema_fresh2 = {"fast": local(fresh1, "ema_fast_fresh"),
+                      "slow": local(fresh1, "ema_slow_fresh")}
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
         win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
         # The ring addresses (stage 1) worked out in stage 0 from the meta RAM's read, one
@@ -333,11 +343,12 @@ class IndicatorEngine(wiring.Component):
 
         # ---------------------------------------------------------------- smoothing blocks
         x2 = price2 << FRAC_BITS
-        for block, alpha in ((ema_fast, cfg[2].alpha_fast),
-                             (ema_slow, cfg[2].alpha_slow)):
+        for block, alpha, name in ((ema_fast, cfg[2].alpha_fast, "fast"),
+                                   (ema_slow, cfg[2].alpha_slow, "slow")):
             m.d.comb += [
-                block.i_valid.eq(live[_EMA_IN]), block.i_addr.eq(tick0.symbol[:sym_bits]),
-                block.i_fresh.eq(fresh[2]), block.i_init.eq(x2), block.i_target.eq(x2),
+                block.i_valid.eq(live[_EMA_IN + 1]),
+                block.i_addr.eq(tick0.symbol[:sym_bits]),
+                block.i_fresh.eq(ema_fresh2[name]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
         for block, target in ((gain, up4), (loss, down4)):

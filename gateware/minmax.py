@@ -17,9 +17,13 @@ them back::
     (lo, hi) = node[B]                                   # the root: the answer
 
 A chain of 32-bit compare-and-select steps is slow on ECP5 (about 5 ns per level), so
-the nodes are not combined level by level: two cycles compare every pair of the ``B + 1``
-candidates (``B * (B + 1) / 2`` comparators each for min and max), the next selects each
-node's winner with a one-hot multiplexer. Latency and hazard window do not grow with ``B``.
+the nodes are not combined level by level: one cycle compares every pair of the ``B + 1``
+candidates (``B * (B + 1) / 2`` comparators each for min and max, in 16-bit halves), the
+next works out each node's one-hot selection (the candidate that beats every other), the
+next selects the winner with an AND-OR multiplexer. A masked sibling enters the compares as
+the neutral pair (``lo = INT32_MAX``, ``hi = INT32_MIN``): it can tie with an unmasked
+candidate only at the same value, so the nodes' values are those of the masked tree.
+Latency and hazard window do not grow with ``B``.
 
 Formats: prices signed 32-bit pips; ``lo``/``hi`` signed 32-bit.
 
@@ -33,14 +37,15 @@ engine ties it high), from the cycle in which the tick's inputs are presented (c
 
 One tick per cycle. Cycle 0: RAM reads (block RAM with its output register,
 :class:`~.primitives.RegisteredMemory`); cycle 1: masks, forwarding matches; cycle 2: RAM
-data (or a forwarded node, below) into registers near the comparators; cycle 3: each 32-bit
-pairwise compare split into its 16-bit halves; cycle 4: the halves combined with the masks;
-cycle 5: selection; cycle 6: the path nodes are written back. Two ticks of one symbol must
-be at least ``distance`` cycles apart (a constructor argument, at least ``MIN_DISTANCE`` =
-4): a sibling read in cycle 0 misses the path nodes that the previous tick of the symbol
-writes if that tick is at most 6 cycles ahead, so its nodes are forwarded into the
-registers of cycle 2 (write-forwarding). With ``minmax_depth = 2`` there are no nodes and
-any distance works.
+data (or a forwarded node, below; or the neutral pair if masked) into registers near the
+comparators; cycle 3: each 32-bit pairwise compare split into its 16-bit halves; cycle 4:
+the halves combined and ANDed into each node's one-hot selection (registers; the root's is
+zero unless valid); cycle 5: AND-OR selection; cycle 6: the path nodes are written back.
+Two ticks of one symbol must be at least ``distance`` cycles apart (a constructor argument,
+at least ``MIN_DISTANCE`` = 4): a sibling read in cycle 0 misses the path nodes that the
+previous tick of the symbol writes if that tick is at most 6 cycles ahead, so its nodes are
+forwarded into the registers of cycle 2 (write-forwarding). With ``minmax_depth = 2`` there
+are no nodes and any distance works.
 """
 
 from __future__ import annotations
@@ -133,7 +138,6 @@ class MinMaxTree(wiring.Component):
             for k in range(levels):
                 first = ((pos[1] >> k) ^ 1) << k
                 m.d.sync += masked2[k].eq((first >= self.i_count) | (first >= self.i_n))
-        masked4 = dly.get(masked2, 2, "masked")
 
         # Cycle 1: does the tick d cycles ahead (in cycle 1 + d) of this symbol write the
         # node this tick reads at level k (its path node (pos >> k) is our sibling)? It
@@ -149,31 +153,40 @@ class MinMaxTree(wiring.Component):
                     m.d.sync += flag.eq(same & hit)
                 match2[d, k] = flag
 
-        # Cycle 2: the RAM data, or the nearest tick ahead's node, into registers.
+        # Cycle 2: the RAM data, or the nearest tick ahead's node, into registers; a masked
+        # sibling becomes the neutral pair (lo = INT32_MAX, hi = INT32_MIN). A neutral
+        # candidate can tie with an unmasked one only at the same value, so every node keeps
+        # its value (the price, candidate 0, is never masked).
+        masked2_bits = [masked2[k] for k in range(levels)]
         path_nodes = {}           # level -> node register written in cycle 6 (set below)
         sib3 = []
         for k in range(levels):
             data2 = rams[k].rd_data
-            reg = Signal(data2.shape(), name=f"sibling{k}", reset_less=True)
             if k:
                 for d in reversed(forward):
                     node = Signal(PAIR, name=f"fwd{d}_{k}", reset_less=True)
                     path_nodes[d, k] = node
                     data2 = Mux(match2[d, k], node, data2)
+                pair2 = PAIR(data2)
+                lo2, hi2 = pair2.lo, pair2.hi
+            else:
+                lo2 = hi2 = data2
+            lo = Signal(signed(32), name=f"sibling{k}_lo", reset_less=True)
+            hi = Signal(signed(32), name=f"sibling{k}_hi", reset_less=True)
             with m.If(en):
-                m.d.sync += reg.eq(data2)
-            sib3.append((reg, reg) if k == 0 else (reg.lo, reg.hi))
+                m.d.sync += [lo.eq(Mux(masked2_bits[k], _INT32_MAX, lo2)),
+                             hi.eq(Mux(masked2_bits[k], _INT32_MIN, hi2))]
+            sib3.append((lo, hi))
 
-        # Cycles 3-4: compare every pair of candidates: 0 is the price (never masked), 1 + k
-        # the sibling at level k. beats[i, j] (i < j): candidate i wins over j, ties to i; a
-        # masked candidate loses to any unmasked one. This order is total, so every prefix
-        # of the candidates has exactly one winner, and the winner of 0 .. k+1 is path node
-        # k + 1. A 32-bit compare is split in halves: cycle 3 compares the halves,
-        # cycle 4 combines them (a <= b: a.hi < b.hi, or equal and a.lo <= b.lo).
+        # Cycle 3: compare every pair of candidates: 0 is the price, 1 + k the sibling at
+        # level k. beats[i, j] (i < j): candidate i wins over j, ties to i. This order is
+        # total, so every prefix of the candidates has exactly one winner, and the winner
+        # of 0 .. k+1 is path node k + 1. A 32-bit compare is split in halves: cycle 3
+        # compares the halves into registers (a <= b: a.hi < b.hi, or equal and
+        # a.lo <= b.lo, combined in cycle 4).
         count = levels + 1
         lo3 = [price3] + [lo for lo, _ in sib3]
         hi3 = [price3] + [hi for _, hi in sib3]
-        mask4 = [0] + [masked4[k] for k in range(levels)]
 
         def half_compare(a, b, name: str):
             """Registered (a.hi < b.hi, a.hi == b.hi, a.lo <= b.lo) of signed 32-bit a, b."""
@@ -184,41 +197,40 @@ class MinMaxTree(wiring.Component):
                              le.eq(a[:16] <= b[:16])]
             return lt | (eq & le)
 
-        beats_lo5 = {}
-        beats_hi5 = {}
+        beats_lo4 = {}
+        beats_hi4 = {}
         for i in range(count):
             for j in range(i + 1, count):
-                lo_le = half_compare(lo3[i], lo3[j], f"lo_{i}_le_{j}")
-                hi_ge = half_compare(hi3[j], hi3[i], f"hi_{j}_le_{i}")
-                lo_win = Signal(name=f"lo_{i}_beats_{j}", reset_less=True)
-                hi_win = Signal(name=f"hi_{i}_beats_{j}", reset_less=True)
-                with m.If(en):
-                    m.d.sync += [
-                        lo_win.eq(mask4[j] | (~mask4[i] & lo_le)),
-                        hi_win.eq(mask4[j] | (~mask4[i] & hi_ge)),
-                    ]
-                beats_lo5[i, j], beats_hi5[i, j] = lo_win, hi_win
+                beats_lo4[i, j] = half_compare(lo3[i], lo3[j], f"lo_{i}_le_{j}")
+                beats_hi4[i, j] = half_compare(hi3[j], hi3[i], f"hi_{j}_le_{i}")
         lo5 = [dly.get(v, 2, f"lo{i}") for i, v in enumerate(lo3)]
         hi5 = [dly.get(v, 2, f"hi{i}") for i, v in enumerate(hi3)]
 
-        # Cycle 5: select each path node (a one-hot AND-OR multiplexer per node).
-        def winner(values, beats, last: int):
-            terms = []
-            for i in range(last + 1):
-                wins = [beats[i, j] if i < j else ~beats[j, i]
-                        for j in range(last + 1) if j != i]
-                terms.append(Mux(reduce(and_, wins), values[i], 0))
-            return reduce(or_, terms)
+        # Cycle 4: each node's one-hot selection into registers: candidate i of 0 .. k wins
+        # (it beats every other); the root's selection is zero for an invalid slot.
+        def selection(beats, k: int, name: str) -> list[Signal]:
+            keep = valid[4] if k == levels else 1
+            regs = []
+            for i in range(k + 1):
+                wins = [beats[i, j] if i < j else ~beats[j, i] for j in range(k + 1) if j != i]
+                reg = Signal(name=f"{name}{k}_sel{i}", reset_less=True)
+                with m.If(en):
+                    m.d.sync += reg.eq(reduce(and_, wins, keep))
+                regs.append(reg)
+            return regs
+
+        # Cycle 5: select each path node (an AND-OR multiplexer of the one-hot selection).
+        def winner(values, sel):
+            return reduce(or_, [Mux(s, values[i], 0) for i, s in enumerate(sel)])
 
         nodes6 = [None]
         for k in range(1, levels + 1):
             node = Signal(PAIR, name=f"node{k}", reset_less=True)
-            keep = valid[5] if k == levels else 1      # the root: zero for invalid slots
+            sel_lo5 = selection(beats_lo4, k, "lo")
+            sel_hi5 = selection(beats_hi4, k, "hi")
             with m.If(en):
-                m.d.sync += [
-                    node.lo.eq(Mux(keep, winner(lo5, beats_lo5, k), 0)),
-                    node.hi.eq(Mux(keep, winner(hi5, beats_hi5, k), 0)),
-                ]
+                m.d.sync += [node.lo.eq(winner(lo5, sel_lo5)),
+                             node.hi.eq(winner(hi5, sel_hi5))]
             nodes6.append(node)
 
         # Cycle 6: write the path nodes below the root; forward them (from cycle 2 + d).

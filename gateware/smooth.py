@@ -16,7 +16,9 @@ Ports and timing, in enabled cycles (every register, RAM read and write advances
 ``en`` is high), counted from the cycle in which ``i_addr`` is presented (cycle 0):
 
 * cycle 0: ``i_valid`` (the slot carries a tick whose state lives here), ``i_addr``.
-  The state RAM is read in this cycle.
+  The state RAM is read in this cycle. With ``valid_cycle=1`` ``i_valid`` comes a cycle
+  later, in cycle 1 (a caller whose cycle-0 valid is combinational from its input
+  handshake gives its registered copy instead).
 * cycle 2: ``i_fresh``, ``i_init``, ``i_target``, ``i_alpha`` (combinational inputs).
 * cycle 5: ``o_x``, ``o_gap`` (registers; zero unless the slot is valid). The state RAM
   is written in this cycle.
@@ -68,7 +70,11 @@ class Smooth(wiring.Component):
     #: Minimum distance in cycles between two ticks of one symbol (state read to write + 1).
     WINDOW = 6
 
-    def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False) -> None:
+    def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False,
+                 valid_cycle: int = 0) -> None:
+        if valid_cycle not in (0, 1):
+            raise ValueError(f"valid_cycle must be 0 or 1, not {valid_cycle}")
+        self.valid_cycle = valid_cycle
         self.n_symbols = n_symbols
         self.width = width
         self.subtrahend = subtrahend
@@ -97,13 +103,16 @@ class Smooth(wiring.Component):
         m.d.comb += state.en.eq(en)
 
         # Slot bookkeeping: valid and address, cycles 1 .. 5.
-        valid = [self.i_valid] + [Signal(name=f"valid{i}", reset_less=True)
-                                  for i in range(1, 6)]
+        first = self.valid_cycle
+        valid = [None] * first + [self.i_valid] + [
+            Signal(name=f"valid{i}", reset_less=True) for i in range(first + 1, 6)]
         addr = [self.i_addr] + [Signal.like(self.i_addr, name=f"addr{i}", reset_less=True)
                                 for i in range(1, 6)]
         with m.If(en):
             for i in range(1, 6):
-                m.d.sync += [valid[i].eq(valid[i - 1]), addr[i].eq(addr[i - 1])]
+                m.d.sync += addr[i].eq(addr[i - 1])
+                if i > first:
+                    m.d.sync += valid[i].eq(valid[i - 1])
 
         # Cycle 0: read; the registered RAM output arrives in cycle 2.
         m.d.comb += state.rd_addr.eq(self.i_addr)
