@@ -229,16 +229,7 @@ class DerivClient:
         :meth:`request`.
         """
         call = schema_check.call_of(request)
-        transport = self._transport
-        if (self._failed is not None or not self._up.is_set() or transport is None
-                or not transport.is_open):
-            raise ConnectionLost(f"not connected: {call} not sent", call=call)
-        if not self.limiter.try_acquire(call):
-            raise RateLimitError("ClientRateLimit", f"{call} would wait for the rate limiter; "
-                                 "not sent", msg_type=call)
-        req_id = next(self._req_ids)
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[req_id] = _Pending(future, call)
+        transport, req_id, future = self._admit_now(call)
         try:
             self._send(transport, {**request, "req_id": req_id})
         except BaseException:
@@ -256,6 +247,18 @@ class DerivClient:
         request's. The daemon's order path, whose requests are templates filled in
         (:mod:`tickgate.host.daemon.ordertemplates`): no dict built or encoded per order.
         """
+        transport, req_id, future = self._admit_now(call)
+        try:
+            self._write(transport, call, b"%b,\"req_id\":%d}" % (head, req_id), None)
+        except BaseException:
+            self._pending.pop(req_id, None)
+            raise
+        future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
+        return future
+
+    def _admit_now(self, call: str) -> tuple[Transport, int, asyncio.Future[Message]]:
+        """The checks and counting of :meth:`send_nowait`: the transport, a new ``req_id``
+        and its reply's future, registered as pending (the caller writes the request)."""
         transport = self._transport
         if (self._failed is not None or not self._up.is_set() or transport is None
                 or not transport.is_open):
@@ -266,13 +269,7 @@ class DerivClient:
         req_id = next(self._req_ids)
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = _Pending(future, call)
-        try:
-            self._write(transport, call, b"%b,\"req_id\":%d}" % (head, req_id), None)
-        except BaseException:
-            self._pending.pop(req_id, None)
-            raise
-        future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
-        return future
+        return transport, req_id, future
 
     def _sent_done(self, future: asyncio.Future[Message], req_id: int, call: str) -> None:
         self._pending.pop(req_id, None)
