@@ -171,9 +171,11 @@ def ticks(conn: Connection, req: dict[str, Any], env: Envelope) -> list[Message]
     symbols = req["ticks"] if isinstance(req["ticks"], list) else [req["ticks"]]
     paths = [_path(conn, s) for s in symbols]
     out = []
+    market = conn.server.market
     for path in paths:
         stream = _tick_stream(conn, path, env, ("ticks", path.spec.symbol))
-        tick = conn.server.market.last_tick(path.spec.symbol)
+        # the latest tick the stream will not send again (see Market.published_epoch)
+        tick = path.last_tick(market.published_epoch(path.spec.symbol))
         out.append(env.message("tick", _tick_payload(path, tick, stream.id), stream.id))
     return out
 
@@ -198,10 +200,11 @@ def ticks_history(conn: Connection, req: dict[str, Any], env: Envelope) -> list[
     subscribe = req.get("subscribe") == 1
     pip = path.spec.decimals
     if style == "ticks":
-        hist = path.ticks_between(start, end, limit=count)
         stream_id = None
-        if subscribe:
+        if subscribe:                   # the history ends where the stream starts
             stream_id = _tick_stream(conn, path, env, ("ticks", path.spec.symbol)).id
+            end = min(end, conn.server.market.published_epoch(path.spec.symbol))
+        hist = path.ticks_between(start, end, limit=count)
         payload = {"prices": [t.quote for t in hist], "times": [t.epoch for t in hist]}
         msg = env.message("history", payload, stream_id)
         msg["pip_size"] = pip

@@ -44,6 +44,16 @@ class Market:
         """The latest tick at the current simulated time."""
         return self.paths[symbol].last_tick(self.clock.now())
 
+    def published_epoch(self, symbol: str) -> float:
+        """The epoch up to which ``symbol``'s ticks are published: a listener added now gets
+        every tick after it, so a subscription's first tick (or its history) must end there,
+        not at the clock, or a tick the publisher is about to send (it may be late under
+        load) would reach the subscriber twice. The clock when nothing listens."""
+        k = self._published.get(symbol)
+        if k is None or symbol not in self._tasks:
+            return self.clock.now()
+        return float(self.paths[symbol].epoch(k))
+
     def add_listener(self, symbol: str, listener: TickListener) -> None:
         """Call ``listener(symbol, tick)`` on every new tick of ``symbol``."""
         self._listeners.setdefault(symbol, []).append(listener)

@@ -130,3 +130,44 @@ def test_accelerated_clock() -> None:
     clock = SimClock(speed=100, start_epoch=START)
     assert START <= clock.now() < START + 5
     assert clock.real_delay(100) == 1.0
+
+
+class _HeldClock(SimClock):
+    """A simulated clock that moves only when told (``advance``)."""
+
+    def __init__(self, start_epoch: float) -> None:
+        super().__init__(speed=1000.0, start_epoch=start_epoch)
+        self.t = start_epoch
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@async_test
+async def test_a_late_publisher_never_sends_a_new_subscriber_its_first_tick_again() -> None:
+    """Under load the market's publisher can run behind the clock; a subscription's first
+    tick (and a subscribed history) ends where the publisher is, so no tick comes twice."""
+    import asyncio
+
+    from tickgate.host.simserver.market import Market
+
+    symbol = "1HZ10V"                                       # a tick every second
+    clock = _HeldClock(START + 0.5)
+    market = Market(clock, 1, {symbol: BY_SYMBOL[symbol]})
+    path = market.path(symbol)
+    first_seen: list[int] = []
+    market.add_listener(symbol, lambda s, t: first_seen.append(t.epoch))
+    clock.advance(3.0)                  # three grid points due, the publisher not run yet
+    cut = market.published_epoch(symbol)
+    assert cut == START and market.last_tick(symbol).epoch == START + 3
+    late_first = path.last_tick(cut).epoch                  # what a new subscriber gets
+    late_seen: list[int] = []
+    market.add_listener(symbol, lambda s, t: late_seen.append(t.epoch))
+    await asyncio.sleep(0.01)           # the publisher catches up (the held clock then
+    await market.close()                # makes it run ahead too: only order matters here)
+    due = [START + 1, START + 2, START + 3]
+    assert late_seen[:3] == due and first_seen[:3] == due
+    assert late_first == START < late_seen[0] and len(set(late_seen)) == len(late_seen)
