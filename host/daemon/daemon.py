@@ -152,7 +152,6 @@ class Daemon:
         self._last_money: tuple[int, int] | None = None
         self._clock = clock
         self._venue_time = 0
-        self.day = DayPnl()
 
     # -- helpers ---------------------------------------------------------------------------
     async def run_sync(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
@@ -292,7 +291,7 @@ class Daemon:
         self.stats.balance = await self._first_balance(balance_sub)
         self.stats.start_equity = self._equity()
         self.stats.equity = self.stats.start_equity
-        self.day = DayPnl(dict(self.jstate.day_baselines), set(self.jstate.day_breaches))
+        self.stats.day = DayPnl(dict(self.jstate.day_baselines), set(self.jstate.day_breaches))
         await self._observe_day(self.stats.start_equity)
         positions = {self.index[s]: self.jstate.position(s) for s in self.symbols
                      if self.jstate.position(s)}
@@ -457,23 +456,22 @@ class Daemon:
         """Move the day's P&L to the clock's UTC day; journal a new day's baseline."""
         assert self.journal is not None
         now = self.now()
-        if self.day.observe(now, equity):
-            await self.run_sync(self.journal.append, "day", day=self.day.day,
-                                baseline=self.day.baseline, epoch=int(now))
-            log.info("UTC day %s: the day's P&L counts from equity %.2f", self.day.day,
-                     self.day.baseline)
-        self.stats.day, self.stats.day_baseline = self.day.day, self.day.baseline
+        if self.stats.day.observe(now, equity):
+            await self.run_sync(self.journal.append, "day", day=self.stats.day.day,
+                                baseline=self.stats.day.baseline, epoch=int(now))
+            log.info("UTC day %s: the day's P&L counts from equity %.2f", self.stats.day.day,
+                     self.stats.day.baseline)
 
     async def _daily_loss(self, pnl_cents: int) -> None:
         """The day's loss passed ``[risk] daily_loss_limit``: the gate has set its kill
         switch; set the daemon's, durably (the ``KILL`` file), and journal it."""
         assert self.journal is not None
         limit = self.config["risk"]["daily_loss_limit"]
-        text = (f"daily loss limit: the P&L of {self.day.day} (UTC) is "
+        text = (f"daily loss limit: the P&L of {self.stats.day.day} (UTC) is "
                 f"{pnl_cents / 100:+.2f}, the limit {limit / 100:.2f}")
         (self.state_dir / KILL_FILE).write_text(f"kill switch set by the daemon: {text}\n",
                                                 encoding="utf-8")
-        await self.run_sync(self.journal.append, "day_breach", day=self.day.day,
+        await self.run_sync(self.journal.append, "day_breach", day=self.stats.day.day,
                             pnl_day=pnl_cents, limit=limit)
         if not self.killed:
             await self._kill(text)
@@ -543,7 +541,7 @@ class Daemon:
             if money != self._last_money and self.board_open:
                 self._last_money = money
                 await self.board.write_money(*money)
-            if self.day.breached(money[0], self.config["risk"]["daily_loss_limit"]):
+            if self.stats.day.breached(money[0], self.config["risk"]["daily_loss_limit"]):
                 await self._daily_loss(money[0])
             if not self.killed and (self.state_dir / KILL_FILE).exists():
                 await self._kill("the KILL file appeared")

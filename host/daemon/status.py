@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from tickgate.gateware.records import Reject
+from tickgate.host.daemon.daypnl import DayPnl
 
 __all__ = ["Stats", "REJECT_NAMES"]
 
@@ -81,8 +82,8 @@ class Stats:
     start_equity: float | None = None
     equity: float | None = None
     open_contracts: int = 0
-    day: str | None = None
-    day_baseline: float | None = None
+    #: The UTC day, its baseline and the day's P&L (the daemon journals and rolls it).
+    day: DayPnl = field(default_factory=DayPnl)
     symbol_ticks: dict[str, int] = field(default_factory=dict)
     reconcile: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, deque[float]] = field(default_factory=lambda: {
@@ -102,9 +103,7 @@ class Stats:
     @property
     def pnl_day(self) -> float:
         """Equity now minus the equity at the start of the UTC day, account currency."""
-        if self.equity is None or self.day_baseline is None:
-            return 0.0
-        return round(self.equity - self.day_baseline, 2)
+        return 0.0 if self.equity is None else self.day.pnl(self.equity)
 
     def tick_rate(self) -> float:
         """Ticks per second since the previous call."""
@@ -156,8 +155,8 @@ class Stats:
                             "rejected": {n: self.host_rejected.get(n, 0)
                                          for n in REJECT_NAMES}},
             "kill_latency_ms": self.kill_latency_ms,
-            "pnl": self.pnl, "pnl_day": self.pnl_day, "day": self.day,
-            "day_baseline": self.day_baseline, "currency": self.currency,
+            "pnl": self.pnl, "pnl_day": self.pnl_day, "day": self.day.day,
+            "day_baseline": self.day.baseline, "currency": self.currency,
             "balance": self.balance,
             "equity": self.equity, "open_contracts": self.open_contracts,
             "reconcile": self.reconcile, "latency": lat,
