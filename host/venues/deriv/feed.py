@@ -269,25 +269,7 @@ class TickFeed:
             return
         if self._resync:
             self._resync.discard(symbol)
-        # TickCheck.check's common case, inline (quote, normalised, is finite or NaN: no
-        # infinity to test for, and NaN > 0.0 is false)
-        if (epoch.__class__ is int and quote > 0.0 and (last is None or epoch > last)
-                and epoch >= now - check.stale_after_s):
-            track = check.track(symbol)
-            track.last_epoch = epoch
-            track.accepted += 1
-        elif check.check(symbol, epoch, quote, now) is not None:
-            return
-        n = ring.total                          # TickRing.append, inline
-        i = n % ring.capacity
-        e, q, b, a = ring._store
-        e[i] = epoch
-        q[i] = quote
-        b[i] = bid
-        a[i] = ask
-        ring.total = n + 1
-        for hook in self.on_tick:
-            hook(symbol, epoch, quote)
+        self._accept(symbol, (epoch, quote, bid, ask), now)
 
     def _is_gap(self, symbol: str, seconds: int) -> bool:
         if symbol in self._resync:
