@@ -53,6 +53,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tickgate.gateware.params import EngineParams
+
 __all__ = ["ConfigError", "Config", "DEFAULTS", "load_config", "render_toml",
            "DEFAULT_SYMBOLS", "default_state_dir", "board_build"]
 
@@ -264,8 +266,14 @@ def _check(section: str, key: str, value: Any) -> Any:
     raise AssertionError(kind)
 
 
-#: The build of the board ``make sim`` compiles, and the model board's smallest automatic one.
-DEFAULT_BUILD = 64
+#: The build of the board ``make sim`` compiles, and the model board's smallest automatic
+#: one: the engine's default size.
+DEFAULT_BUILD = EngineParams().n_symbols
+
+
+def _power_of_two_for(n: int) -> int:
+    """The smallest power of two that holds ``n`` symbols."""
+    return 1 << (n - 1).bit_length()
 
 
 def board_build(daemon: Mapping[str, Any]) -> int | None:
@@ -278,7 +286,7 @@ def board_build(daemon: Mapping[str, Any]) -> int | None:
         return int(daemon["board_symbols"])
     if daemon["board"] == "sim":
         return DEFAULT_BUILD
-    return max(DEFAULT_BUILD, 1 << (len(daemon["symbols"]) - 1).bit_length())
+    return max(DEFAULT_BUILD, _power_of_two_for(len(daemon["symbols"])))
 
 
 def _check_board(daemon: Mapping[str, Any]) -> None:
@@ -292,7 +300,7 @@ def _check_board(daemon: Mapping[str, Any]) -> None:
     build = board_build(daemon)
     assert build is not None
     if n > build and not daemon["board_symbols"]:
-        size = 1 << (n - 1).bit_length()
+        size = _power_of_two_for(n)
         raise ConfigError(f"[daemon] symbols lists {n} symbols but the sim board's default "
                           f"build holds {build}: set [daemon] board_symbols = {size} (its "
                           f"Verilator library is built on first use, or beforehand with "
