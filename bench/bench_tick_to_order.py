@@ -132,7 +132,8 @@ def _config(url: str, state: str, args: argparse.Namespace) -> Any:
     return validate({
         "daemon": {"symbols": SYMBOLS[:args.symbols], "state_dir": state, "status_interval_s": 1.0,
                    "inline_max": args.inline_max, "journal_sync": args.journal_sync,
-                   "cpu_latency_us": getattr(args, "cpu_latency_us", -1)},
+                   "cpu_latency_us": getattr(args, "cpu_latency_us", -1),
+                   "rehearse_us": getattr(args, "rehearse_us", 1000)},
         "venue": {"kind": "deriv", "url": url, "token_env": "TICKGATE_BENCH_TOKEN"},
         "execution": {"take_profit": 0.0, "stop_loss": 0.0, "multiplier": 40,
                       "stake_per_lot": 1.0, "order_timeout_s": 5.0, "max_queue": 64,
@@ -282,6 +283,10 @@ def main() -> None:
     parser.add_argument("--cpu-latency-us", type=int, default=-1,
                         help="the daemon's [daemon] cpu_latency_us (0: idle CPUs poll; "
                              "root only; default -1, off)")
+    parser.add_argument("--rehearse-us", type=int, default=1000,
+                        help="the daemon's [daemon] rehearse_us (the tick-to-order path "
+                             "rehearsed after this long without frames; 0: off; default "
+                             "1000, the daemon's)")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="do not pin the daemon and the simulator to separate cores")
     args = parser.parse_args()
@@ -335,10 +340,12 @@ def main() -> None:
                    "symbols": args.symbols, "pinned": pin,
                    "inline_max": args.inline_max, "speed": args.speed,
                    "realtime": args.realtime, "cpu_latency_us": args.cpu_latency_us,
+                   "rehearse_us": args.rehearse_us,
                    "duration_s": args.duration},
         "exit_status": status, "ticks": summary["ticks"], "intents": summary["intents"],
         "accepted": summary["accepted"], "orders": summary["orders"],
         "fills": summary["fills"], "dropped": summary["dropped"],
+        "rehearsals": summary["rehearsals"],
         "board_call": summary["latency"]["board_call"],
         "tick_to_verdict": summary["latency"]["tick_to_verdict"],
         "figures": probe.figures(sim_sent),
@@ -350,10 +357,11 @@ def main() -> None:
     print(f"tick → order, daemon on uvloop, model board, simulator in another process "
           f"({args.order_mode}, journal {args.journal_sync}, inline ≤ {args.inline_max}"
           f"{', SCHED_FIFO' if args.realtime else ''}"
-          f"{f', cpu_latency_us {args.cpu_latency_us}' if args.cpu_latency_us >= 0 else ''})")
+          f"{f', cpu_latency_us {args.cpu_latency_us}' if args.cpu_latency_us >= 0 else ''}"
+          f", rehearse_us {args.rehearse_us})")
     print(f"  ticks {result['ticks']}  intents {result['intents']}  accepted "
           f"{result['accepted']}  orders {result['orders']}  fills {result['fills']}  "
-          f"dropped {result['dropped']}")
+          f"dropped {result['dropped']}  rehearsals {result['rehearsals']}")
     for name, f in result["figures"].items():
         print(f"  {name:28s} p50 {f['p50_us']:7.0f} µs  p99 {f['p99_us']:7.0f} µs  "
               f"p99.9 {f['p999_us']:7.0f} µs  ({f['samples']} samples)")

@@ -276,6 +276,14 @@ class Board(ABC):
         """Send ``TICK_DTYPE`` records; return one ``OUTPUT_DTYPE`` record per tick."""
         return self._stream("tick", ticks, TICK_DTYPE)
 
+    def rehearse_tick(self, ticks: np.ndarray) -> np.ndarray | None:
+        """Run one tick (a ``TICK_DTYPE`` array of one) through a copy of the card that
+        nothing else sees, to keep the live path's code and objects in the CPU's caches
+        between bursts (the daemon's rehearsal); its record, or None where the board cannot
+        (a card: every tick it takes is counted and moves its state, so none is sent).
+        Nothing of the board changes either way."""
+        return None
+
     def submit_orders(self, orders: np.ndarray) -> np.ndarray:
         """Send ``ORDER_DTYPE`` host orders; return one verdict record per order, in order
         (``reject`` 0: accepted, else its :class:`~tickgate.gateware.records.Reject` bits)."""

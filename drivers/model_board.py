@@ -93,6 +93,13 @@ class ModelBoard(Board):
                 f"{len(got)} records; the card lost or added records")
         return got
 
+    def rehearse_tick(self, ticks: np.ndarray) -> np.ndarray:
+        """:meth:`Board.rehearse_tick` on the model's understudy
+        (:meth:`~tickgate.gateware.top_model.TopModel.rehearse`)."""
+        self._require_open()
+        assert self.card is not None
+        return self.card.rehearse_tick(ticks)
+
     def transfer(self, port: Port, records: np.ndarray) -> np.ndarray:
         """One DMA batch on ``port`` (no batching, no checks): the fake device's hook."""
         self._require_open()

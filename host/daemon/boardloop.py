@@ -148,8 +148,22 @@ class TickPacker:
             flags = TickFlag.RESET
         seq = self.seq
         self.seq = seq + 1
-        return np.array([(pips - base, seq % 2**32, epoch * 1000 % 2**32, symbol, flags, 0)],
-                        TICK_DTYPE)
+        return _tick_record(pips - base, seq, epoch, symbol, flags)
+
+    def rehearsal_tick(self, symbol: int, pips: int, epoch: int) -> np.ndarray:
+        """The record :meth:`pack_one` would give, built the same way, with nothing of the
+        packer (sequence, bases) or the board moved: a rehearsal's tick."""
+        base = self.base.get(symbol)
+        if base is None or not _I32_MIN <= pips - base <= _I32_MAX:
+            base = pips
+        return _tick_record(pips - base, self.seq, epoch, symbol, 0)
+
+
+def _tick_record(price: int, seq: int, epoch: int, symbol: int, flags: int) -> np.ndarray:
+    """One ``TICK_DTYPE`` record (an array of one): ``seq`` and the epoch (s) in ms
+    modulo 2**32."""
+    return np.array([(price, seq % 2**32, epoch * 1000 % 2**32, symbol, flags, 0)],
+                    TICK_DTYPE)
 
 
 class BoardRunner:
@@ -224,6 +238,8 @@ class BoardRunner:
             board.set_position(sym, pos)
         self._warm_up(board, capacity - 1)
         board.clear_kill()
+        tick = self.packer.rehearsal_tick(capacity - 1, 0, 0)
+        board.rehearse_tick(tick)          # the model's understudy taken now, not mid-feed
         return board.health().detail
 
     @staticmethod
@@ -270,6 +286,20 @@ class BoardRunner:
             t0 = time.perf_counter()
             out = board.process_ticks(tick)
             return out, (time.perf_counter() - t0) * 1e6
+        finally:
+            self._lock.release()
+
+    def rehearse(self, symbol: int, pips: int, epoch: int) -> np.ndarray | None:
+        """:meth:`process_one`'s work on the board's understudy
+        (:meth:`~tickgate.drivers.board.Board.rehearse_tick`): the packer, the board and
+        every count stay as they were. The record, or None when the board cannot rehearse or
+        is busy (the thread holds it, or calls wait for it)."""
+        if (not self.inline_max or self._queued
+                or not self._lock.acquire(blocking=False)):
+            return None
+        try:
+            board = self._require()
+            return board.rehearse_tick(self.packer.rehearsal_tick(symbol, pips, epoch))
         finally:
             self._lock.release()
 

@@ -88,6 +88,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                                      # this many us (0: idle CPUs poll, no halt: the first
                                      # tick after a quiet spell is not slowed; root only,
                                      # burns idle CPU); -1 = off (host/daemon/cpulatency.py)
+        "rehearse_us": 1000,         # when no frame came for this long, run the tick-to-
+                                     # order path on the board's understudy without sending
+                                     # (keeps it in the CPU caches: host/daemon/rehearsal.py;
+                                     # ~3-5 % of a core while idle); 0 = off
     },
     "venue": {
         "kind": "sim",               # sim (in-process simulator) | deriv
@@ -155,7 +159,8 @@ _RULES: dict[str, dict[str, tuple[Any, ...]]] = {
                "status_interval_s": ("float", 0.05, 3600.0), "batch_max": ("int", 1, 524_287),
                "inline_max": ("int", 0, 524_287),
                "journal_sync": ("choice", ("full", "normal")),
-               "cpu_latency_us": ("int", -1, 2**31 - 1)},
+               "cpu_latency_us": ("int", -1, 2**31 - 1),
+               "rehearse_us": ("int", 0, 10**7)},
     "venue": {"kind": ("choice", ("sim", "deriv")), "app_id": ("int", 1, 10**19 - 1),
               "url": ("url",), "token_file": ("str",), "token_env": ("envname",),
               "account": ("choice", ("demo", "real")), "allow_real": ("bool",)},

@@ -61,7 +61,7 @@ from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
-from tickgate.gateware.records import OutputKind
+from tickgate.gateware.records import OutputKind, Side
 from tickgate.host.daemon.boardloop import Batch, BoardRunner
 from tickgate.host.daemon.config import Config
 from tickgate.host.daemon.control import KILL_FILE, ControlServer
@@ -73,6 +73,7 @@ from tickgate.host.daemon.hostorders import HostOrderPath
 from tickgate.host.daemon.hoststrategy import HostOrder, HostStrategy, make_strategy
 from tickgate.host.daemon.journal import AHEAD_SUFFIX, Journal, JournalState
 from tickgate.host.daemon.reconcile import Report, reconcile
+from tickgate.host.daemon.rehearsal import Rehearsal
 from tickgate.host.daemon.safety import (
     SafetyError,
     check_account_request,
@@ -149,6 +150,7 @@ class Daemon:
         self._subs: list[Subscription] = []
         self._lock_file: Any = None
         self._cpu_latency: CpuLatencyRequest | None = None
+        self.rehearsal: Rehearsal | None = None
         self._last_money: tuple[int, int] | None = None
         self._clock = clock
         self._venue_time = 0
@@ -332,6 +334,10 @@ class Daemon:
         self.feed = TickFeed(client, self.symbols, stale_after_s=60.0, inline=True)
         self.feed.on_tick.append(self._on_tick)
         await self.feed.start()
+        rehearse_us = self.config["daemon"]["rehearse_us"]
+        if rehearse_us:
+            self.rehearsal = Rehearsal(rehearse_us, lambda: client.frame_time, self._rehearse)
+            self.rehearsal.start()
         self.control = ControlServer(self.state_dir, self._command)
         await self.control.start()
         self.stats.started = time.monotonic()
@@ -436,9 +442,40 @@ class Daemon:
             if after_kill:
                 stats.accepted_after_kill += 1
             assert self.executor is not None
-            self.executor.submit(OrderIntent(
-                self.symbols[int(rec["symbol"])], int(rec["side"]), int(rec["qty"]),
-                epochs[i], int(rec["order_id"]), arrivals[i]))
+            self.executor.submit(self._intent(rec, epochs[i], arrivals[i]))
+
+    def _intent(self, rec: np.void, epoch: int, arrived: float) -> OrderIntent:
+        """The order intent of an accepted record of the tick of ``epoch``."""
+        return OrderIntent(self.symbols[int(rec["symbol"])], int(rec["side"]), int(rec["qty"]),
+                           epoch, int(rec["order_id"]), arrived)
+
+    def _rehearse(self) -> bool:
+        """One rehearsal of the tick-to-order path (:mod:`.rehearsal`) on the last tick
+        frame; whether it went through the board's understudy or the order path."""
+        client, executor = self.client, self.executor
+        if client is None or executor is None:
+            return False
+        frame = client.rehearse_tick_frame()
+        if frame is None:
+            return False
+        tick = frame.tick
+        symbol = tick.symbol
+        index = self.index.get(symbol)
+        if index is None or tick.quote.__class__ is not float or tick.epoch.__class__ is not int:
+            return False
+        epoch = tick.epoch
+        records = self.board.rehearse(index, round(tick.quote * self._scale[symbol]), epoch)
+        if records is not None:
+            kinds = records["kind"]
+            rec = records[0]
+            intent = self._intent(rec, epoch, client.frame_time)
+            if not kinds[0] & OutputKind.ORDER or int(rec["reject"]):
+                intent = intent._replace(side=Side.BUY, lots=1)
+        else:
+            intent = OrderIntent(symbol, Side.BUY, 1, epoch, 0, client.frame_time)
+        executor.rehearse(intent)
+        self.stats.rehearsals += 1
+        return True
 
     # -- positions, money, venue streams ---------------------------------------------------
     async def _position_changed(self, symbol: str) -> None:
@@ -582,6 +619,8 @@ class Daemon:
 
     # -- shutdown --------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.rehearsal is not None:
+            self.rehearsal.stop()
         if self.feed is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.feed.stop(), 5)

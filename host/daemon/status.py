@@ -78,6 +78,8 @@ class Stats:
     host_rejected: Counter[str] = field(default_factory=Counter)
     killed: bool = False
     kill_latency_ms: float | None = None
+    #: Rehearsals of the tick-to-order path while the feed was quiet (:mod:`.rehearsal`).
+    rehearsals: int = 0
     balance: float | None = None
     start_equity: float | None = None
     equity: float | None = None
@@ -154,7 +156,7 @@ class Stats:
                             "rejected_orders": self.host_rejected_orders,
                             "rejected": {n: self.host_rejected.get(n, 0)
                                          for n in REJECT_NAMES}},
-            "kill_latency_ms": self.kill_latency_ms,
+            "kill_latency_ms": self.kill_latency_ms, "rehearsals": self.rehearsals,
             "pnl": self.pnl, "pnl_day": self.pnl_day, "day": self.day.day,
             "day_baseline": self.day.baseline, "currency": self.currency,
             "balance": self.balance,

@@ -46,6 +46,8 @@ def _one_sentence(text: str) -> None:
      "[daemon] symbols lists 100 symbols but a board of board_symbols = 64 holds 64."),
     ({"daemon": {"cpu_latency_us": -2}},
      "[daemon] cpu_latency_us must be an integer in -1 .. 2147483647, not -2."),
+    ({"daemon": {"rehearse_us": -1}},
+     "[daemon] rehearse_us must be an integer in 0 .. 10000000, not -1."),
     ({"daemon": {"board": "pynq", "board_symbols": 128}},
      "[daemon] board_symbols must be 0 for the pynq board"),
 ])

@@ -66,7 +66,7 @@ from tickgate.host.venues.deriv.ratelimit import RateLimiter, limits_from_websit
 from tickgate.host.venues.deriv.redact import get_logger
 from tickgate.host.venues.deriv.subscriptions import Message, Registry, Subscription
 from tickgate.host.venues.deriv.transport import Transport, open_transport
-from tickgate.host.venues.deriv.wire import decode_tick
+from tickgate.host.venues.deriv.wire import TickFrame, decode_tick
 
 log = get_logger(__name__)
 
@@ -127,6 +127,8 @@ class DerivClient:
         #: ``perf_counter()`` when the frame being handled (the last one) reached the
         #: transport callback: what latency figures start from.
         self.frame_time = 0.0
+        #: The last tick frame the fast path handed to its stream (what a rehearsal decodes).
+        self.last_tick_frame = b""
         self._req_ids = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
         self._transport: Transport | None = None
@@ -255,6 +257,28 @@ class DerivClient:
             raise
         future.add_done_callback(lambda f: self._sent_done(f, req_id, call))
         return future
+
+    def rehearse_encoded(self, call: str, head: bytes) -> bytes | None:
+        """The bytes :meth:`send_encoded_nowait` would write for ``head`` (with ``req_id``
+        0) after the same look-ups (connection, rate limiter), with nothing sent, counted or
+        registered: the order path's rehearsal (``tickgate.host.daemon.rehearsal``); None
+        where the request could not leave now."""
+        transport = self._transport
+        if (transport is None or not transport.is_open
+                or self.limiter.wait_time(call) > 0):
+            return None
+        return b"%b,\"req_id\":%d}" % (head, 0)
+
+    def rehearse_tick_frame(self) -> TickFrame | None:
+        """Decode the last tick frame the fast path took, as :meth:`_on_message` does, and
+        look its stream up, with nothing routed or counted; the frame, or None before the
+        first."""
+        data = self.last_tick_frame
+        if not data or not data.isascii():
+            return None
+        frame = decode_tick(data)
+        self._streams.get(frame.subscription.id)
+        return frame
 
     def _admit_now(self, call: str) -> tuple[Transport, int, asyncio.Future[Message]]:
         """The checks and counting of :meth:`send_nowait`: the transport, a new ``req_id``
@@ -386,6 +410,7 @@ class DerivClient:
                 if (sub is not None and (listener := sub.tick_listener) is not None
                         and (not self._pending or frame.req_id not in self._pending)):
                     tick = frame.tick
+                    self.last_tick_frame = data
                     listener(tick.symbol, tick.epoch, tick.quote, tick.bid, tick.ask,
                              tick.pip_size)
                     return
