@@ -12,6 +12,7 @@ refuses it like a card of another bitstream.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class ModelBoard(Board):
         super().__init__(info, **options)
         self.params = params
         self.card: CardModel | None = None
+        self._understudy: CardModel | None = None
 
     @classmethod
     def create(cls, *, regmap: str | Path | None = None, params: EngineParams | None = None,
@@ -51,9 +53,11 @@ class ModelBoard(Board):
 
     def _open(self) -> None:
         self.card = CardModel(self.params)
+        self._understudy = None
 
     def _close(self) -> None:
         self.card = None
+        self._understudy = None
 
     def _read32(self, offset: int) -> int:
         assert self.card is not None
@@ -94,11 +98,23 @@ class ModelBoard(Board):
         return got
 
     def rehearse_tick(self, ticks: np.ndarray) -> np.ndarray:
-        """:meth:`Board.rehearse_tick` on the model's understudy
-        (:meth:`~tickgate.gateware.top_model.TopModel.rehearse`)."""
+        """:meth:`Board.rehearse_tick`: the tick goes the way of :meth:`process_ticks` (the
+        same calls, the card model's ``transfer``) into the board's understudy, a copy of
+        the card model taken at the first rehearsal, whose registers, counters and state
+        alone it moves."""
         self._require_open()
-        assert self.card is not None
-        return self.card.rehearse_tick(ticks)
+        if len(ticks) != 1:
+            raise TypeError("a rehearsal is one tick")
+        card = self.card
+        assert card is not None
+        understudy = self._understudy
+        if understudy is None:
+            understudy = self._understudy = copy.deepcopy(card)
+        self.card = understudy
+        try:
+            return self.process_ticks(ticks)
+        finally:
+            self.card = card
 
     def transfer(self, port: Port, records: np.ndarray) -> np.ndarray:
         """One DMA batch on ``port`` (no batching, no checks): the fake device's hook."""

@@ -237,13 +237,6 @@ class CardModel:
             self._counts[key] = (self._counts.get(key, 0) + n) & 0xFFFF_FFFF
 
     # ------------------------------------------------------------------ the streams
-    def rehearse_tick(self, records: np.ndarray) -> np.ndarray:
-        """One tick (a ``TICK_DTYPE`` array of one) through the card's understudy
-        (:meth:`.TopModel.rehearse`): no counter, register or state of the card changes."""
-        if records.dtype != TICK_DTYPE or len(records) != 1:
-            raise TypeError("a rehearsal is one TICK_DTYPE record")
-        return self.top.rehearse(records)
-
     def transfer(self, port: Literal["tick", "order"], records: np.ndarray) -> np.ndarray:
         """One DMA batch in on ``port``; return its ``OUTPUT_DTYPE`` records, in order."""
         self._apply_config()

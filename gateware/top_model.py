@@ -15,8 +15,6 @@ intent, not per tick.
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .decision import DecisionConfig
@@ -55,30 +53,6 @@ class TopModel:
         #: Intents fired by the last :meth:`process_ticks`.
         self.intents = 0
         self._scratch = decision_scratch()
-        self._understudy: TopModel | None = None
-
-    def rehearse(self, ticks: np.ndarray) -> np.ndarray:
-        """:meth:`process_ticks` of one tick on an understudy: a private copy of this
-        model, taken at the first call, whose state alone the tick changes. Nothing of this
-        model changes; the record is the understudy's.
-
-        What it is for: the live feed's hot path keeps its code and the board's objects in
-        the CPU's caches between bursts of ticks (the daemon's rehearsal,
-        :mod:`tickgate.host.daemon.rehearsal`). The understudy runs the very functions the
-        real tick runs (:func:`.top_one.one_tick`, the risk gate's ``tick`` and ``order``).
-        """
-        understudy = self._understudy
-        if understudy is None:
-            understudy = self._understudy = copy.deepcopy(self)
-        return understudy._one_tick(ticks)
-
-    def __deepcopy__(self, memo: dict[int, object]) -> TopModel:
-        """A copy of the model's state without its understudy."""
-        twin = TopModel.__new__(TopModel)
-        memo[id(self)] = twin
-        for name, value in self.__dict__.items():
-            setattr(twin, name, None if name == "_understudy" else copy.deepcopy(value, memo))
-        return twin
 
     def tick_records(self, ticks: np.ndarray) -> np.ndarray:
         """Run ticks through the engine and the decision unit; return unchecked records.

@@ -73,7 +73,7 @@ from tickgate.host.daemon.hostorders import HostOrderPath
 from tickgate.host.daemon.hoststrategy import HostOrder, HostStrategy, make_strategy
 from tickgate.host.daemon.journal import AHEAD_SUFFIX, Journal, JournalState
 from tickgate.host.daemon.reconcile import Report, reconcile
-from tickgate.host.daemon.rehearsal import Rehearsal
+from tickgate.host.daemon.rehearsal import LoopbackWarmer, Rehearsal
 from tickgate.host.daemon.safety import (
     SafetyError,
     check_account_request,
@@ -151,6 +151,7 @@ class Daemon:
         self._lock_file: Any = None
         self._cpu_latency: CpuLatencyRequest | None = None
         self.rehearsal: Rehearsal | None = None
+        self._warmer: LoopbackWarmer | None = None
         self._last_money: tuple[int, int] | None = None
         self._clock = clock
         self._venue_time = 0
@@ -336,6 +337,10 @@ class Daemon:
         await self.feed.start()
         rehearse_us = self.config["daemon"]["rehearse_us"]
         if rehearse_us:
+            try:
+                self._warmer = LoopbackWarmer()
+            except OSError as err:
+                log.warning("no loopback connection to rehearse the socket's send on: %s", err)
             self.rehearsal = Rehearsal(rehearse_us, lambda: client.frame_time, self._rehearse)
             self.rehearsal.start()
         self.control = ControlServer(self.state_dir, self._command)
@@ -455,6 +460,7 @@ class Daemon:
         client, executor = self.client, self.executor
         if client is None or executor is None:
             return False
+        t0 = time.perf_counter()
         frame = client.rehearse_tick_frame()
         if frame is None:
             return False
@@ -473,8 +479,11 @@ class Daemon:
                 intent = intent._replace(side=Side.BUY, lots=1)
         else:
             intent = OrderIntent(symbol, Side.BUY, 1, epoch, 0, client.frame_time)
-        executor.rehearse(intent)
+        data = executor.rehearse(intent)
+        if data is not None and self._warmer is not None:
+            self._warmer.warm(data)
         self.stats.rehearsals += 1
+        self.stats.latency["rehearsal"].append((time.perf_counter() - t0) * 1e6)
         return True
 
     # -- positions, money, venue streams ---------------------------------------------------
@@ -621,6 +630,8 @@ class Daemon:
     async def _shutdown(self) -> None:
         if self.rehearsal is not None:
             self.rehearsal.stop()
+        if self._warmer is not None:
+            self._warmer.close()
         if self.feed is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.feed.stop(), 5)

@@ -229,29 +229,29 @@ class Executor:
         asyncio.get_running_loop().call_soon(self._commit_sent_buy, tpl, cid, intent)
         return _Sent(cid, "buy", future, t0, None)
 
-    def rehearse(self, intent: OrderIntent) -> bool:
+    def rehearse(self, intent: OrderIntent) -> bytes | None:
         """The synchronous order path's work for ``intent`` (an open: the checks of
         :meth:`submit`, the position, the rate limiter, the ``buy`` and its write-ahead line
         from the templates, the request's bytes) with none of its effects: nothing is
         journaled, sent, counted or marked busy, and no client id or ``req_id`` is used up.
-        Whether the path was gone through (not when killed, paused, stopping or without the
-        write-ahead journal). The daemon's rehearsal keeps this path in the CPU's caches
+        The request's bytes, or None where the path stops first (killed, paused, stopping,
+        no write-ahead journal, the symbol busy, the client not connected or the rate
+        limiter holding ``buy``). The daemon's rehearsal keeps this path in the CPU's caches
         between bursts (:mod:`.rehearsal`)."""
         if (self.killed or self.stopping or self.paused or not self.inline
                 or not self.journal.has_ahead or len(self._tasks) >= self.ex["max_queue"]):
-            return False
+            return None
         symbol = intent.symbol
         if symbol in self.busy or symbol in self.blocked:
-            return False
+            return None
         self.state.position(symbol)
         client = self.client
         if not client.is_connected or client.limiter.wait_time("buy") > 0:
-            return False
+            return None
         tpl = self._templates.buy(symbol, intent.side, intent.lots)
         self.journal.rehearse_ahead_line(
             tpl.ahead_line(time.time_ns(), REHEARSAL_ID, intent.venue_epoch, intent.order_id))
-        client.rehearse_encoded("buy", tpl.request_head(REHEARSAL_ID))
-        return True
+        return client.rehearse_encoded("buy", tpl.request_head(REHEARSAL_ID))
 
     def _commit_sent_buy(self, tpl: BuyTemplate, client_id: str, intent: OrderIntent) -> None:
         """:meth:`_commit_sent` of a templated ``buy``: its events built now."""

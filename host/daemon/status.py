@@ -16,7 +16,8 @@ Latencies (microseconds, the last 4096 samples): ``tick_to_verdict`` (tick frame
 the feed to its board record back on the event loop: batching, the board thread, the
 board), ``board_call`` (one ``process_ticks`` call), ``tick_to_order`` (tick frame to its
 order's ``buy``/``sell`` request handed to the client), ``order_rtt`` (``buy``/``sell`` sent
-to its reply).
+to its reply), ``rehearsal`` (one rehearsal of the path while the feed is quiet,
+:mod:`.rehearsal`).
 
 Money (account currency): ``pnl`` is the run's P&L (equity now minus equity when this run
 started trading), ``pnl_day`` the day's (equity now minus ``day_baseline``, the equity at
@@ -90,7 +91,7 @@ class Stats:
     reconcile: dict[str, Any] = field(default_factory=dict)
     latency: dict[str, deque[float]] = field(default_factory=lambda: {
         k: deque(maxlen=4096) for k in ("tick_to_verdict", "board_call", "tick_to_order",
-                                         "order_rtt")})
+                                         "order_rtt", "rehearsal")})
     _last_ticks: int = 0
     _last_time: float = field(default_factory=time.monotonic)
     rate: float = 0.0

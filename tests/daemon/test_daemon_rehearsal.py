@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from daemon_helpers import FAST, check_agreement, run_cli, sim_books, write_config
 
@@ -24,7 +25,7 @@ from tickgate.host.daemon.boardloop import BoardRunner
 from tickgate.host.daemon.config import ConfigError, validate
 from tickgate.host.daemon.execution import REHEARSAL_ID, Executor, OrderIntent
 from tickgate.host.daemon.journal import AHEAD_SUFFIX, Journal, JournalState
-from tickgate.host.daemon.rehearsal import Rehearsal
+from tickgate.host.daemon.rehearsal import LoopbackWarmer, Rehearsal
 from tickgate.host.daemon.simthread import SimThread
 from tickgate.host.daemon.status import Stats
 from tickgate.host.venues.deriv import DerivClient, UrlConnector
@@ -94,7 +95,7 @@ def test_the_understudy_computes_what_the_board_computes_for_the_same_state() ->
         runner.process_one(s, pips, epoch)
     board = runner.board
     assert isinstance(board, ModelBoard) and board.card is not None
-    board.card.top._understudy = None                 # a fresh copy: the board's state now
+    board._understudy = None                     # a fresh copy: the board's state now
     s, pips, epoch = _walk(501, seed=2)[-1]
     rehearsed = runner.rehearse(s, pips, epoch)
     real = runner.process_one(s, pips, epoch)
@@ -147,9 +148,12 @@ def test_the_order_path_rehearsal_sends_journals_and_uses_up_nothing(tmp_path: P
             ahead = (path.parent / (path.name + AHEAD_SUFFIX)).read_bytes()
             logs = [list(q) for qs in client.limiter._logs.values() for q in qs]
             stats = pickle.dumps(ex.stats)
+            rehearsed = []
             for k in range(200):
-                assert ex.rehearse(OrderIntent("R_10", Side.BUY if k % 2 else Side.SELL, 1,
-                                               epoch, k, 0.0))
+                data = ex.rehearse(OrderIntent("R_10", Side.BUY if k % 2 else Side.SELL, 1,
+                                               epoch, 500, 0.0))
+                assert data is not None
+                rehearsed.append(orjson.loads(data))
             assert len(sent) == requests and not client._pending
             assert (path.parent / (path.name + AHEAD_SUFFIX)).read_bytes() == ahead
             assert [list(q) for qs in client.limiter._logs.values() for q in qs] == logs
@@ -158,6 +162,9 @@ def test_the_order_path_rehearsal_sends_journals_and_uses_up_nothing(tmp_path: P
             # the real order after them: the next client id and req_id, journaled and sent
             assert ex.submit(OrderIntent("R_10", Side.BUY, 1, epoch, 500, 0.0))
             req_ids = [m["req_id"] for m in sent]
+            # the rehearsed request is the real one but for its client id and req_id
+            real = dict(sent[-1], req_id=0, passthrough={"client_id": REHEARSAL_ID})
+            assert rehearsed[1] == real
             await ex.drain(10)
             # killed, or the symbol busy: no rehearsal either
             ex.busy.add("R_25")
@@ -208,6 +215,20 @@ def test_the_timer_rehearses_only_after_a_quiet_period_and_stops_on_an_error() -
         Rehearsal(0, lambda: 0.0, lambda: True)
 
 
+def test_the_loopback_warmer_moves_the_bytes_through_the_kernel_and_closes() -> None:
+    warmer = LoopbackWarmer()
+    try:
+        for _ in range(50):
+            warmer.warm(b"x" * 300)
+        deadline = time.monotonic() + 5
+        while warmer.bytes < 50 * 300 and time.monotonic() < deadline:
+            warmer.warm(b"")                          # reads what is still on its way
+        assert warmer.bytes == 50 * 300
+    finally:
+        warmer.close()
+    assert warmer._out.fileno() == -1 and warmer._in.fileno() == -1
+
+
 def test_rehearse_us_is_checked_like_every_setting() -> None:
     assert validate({})["daemon"]["rehearse_us"] == 1000
     assert validate({"daemon": {"rehearse_us": 0}})["daemon"]["rehearse_us"] == 0
@@ -225,6 +246,7 @@ def test_the_daemon_rehearses_while_it_trades_and_its_journal_agrees_with_the_ve
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(summary.read_text())
     assert data["rehearsals"] > 500 and data["orders"] > 0 and data["fills"] > 0
+    assert data["latency"]["rehearsal"]["p50_us"] > 0
     assert data["reconcile"]["disagreements"] == []
     assert "rehearsal failed" not in done.stderr
 
