@@ -116,12 +116,16 @@ def _sim(speed: float, out: mp.Queue, cpu: int | None, stamps: str,
     handlers.website_status_payload = generous
     server.website_status_payload = generous
 
+    parent = os.getppid()
+
     async def run() -> None:
         sim = server.SimServer(port=0, tokens=[f"{TOKEN}=demo:read,trade"], seed=1,
                                speed=speed)
         await sim.start()
         out.put(sim.url)
-        await asyncio.Event().wait()
+        while os.getppid() == parent:      # the bench died without stopping it: go too
+            await asyncio.sleep(0.5)
+        os._exit(1)
 
     uvloop.run(run())
 

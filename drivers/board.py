@@ -277,11 +277,11 @@ class Board(ABC):
         return self._stream("tick", ticks, TICK_DTYPE)
 
     def rehearse_tick(self, ticks: np.ndarray) -> np.ndarray | None:
-        """Run one tick (a ``TICK_DTYPE`` array of one) through a copy of the card that
-        nothing else sees, to keep the live path's code and objects in the CPU's caches
-        between bursts (the daemon's rehearsal); its record, or None where the board cannot
-        (a card: every tick it takes is counted and moves its state, so none is sent).
-        Nothing of the board changes either way."""
+        """Run one tick (a ``TICK_DTYPE`` array of one) the way :meth:`process_ticks`
+        does and undo all it changed, to keep the live path's code and objects in the CPU's
+        caches between bursts (the daemon's rehearsal); its record, or None where the board
+        cannot (a card: its state cannot be put back, so no tick is sent). Nothing of the
+        board changes either way."""
         return None
 
     def submit_orders(self, orders: np.ndarray) -> np.ndarray:

@@ -12,7 +12,6 @@ refuses it like a card of another bitstream.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from tickgate.gateware.card_model import DECERR, BusError, CardModel
 from tickgate.gateware.params import EngineParams
-from tickgate.gateware.records import OUTPUT_DTYPE
+from tickgate.gateware.records import ORDER_DTYPE, OUTPUT_DTYPE, Side
 
 from .board import Board, BoardBusError, BoardDmaError, BoardError, Port
 from .regmap import RegisterMapInfo
@@ -37,7 +36,9 @@ class ModelBoard(Board):
         super().__init__(info, **options)
         self.params = params
         self.card: CardModel | None = None
-        self._understudy: CardModel | None = None
+        self._rehearsal_order = np.zeros(1, ORDER_DTYPE)
+        self._rehearsal_order["qty"] = 1
+        self._rehearsal_order["side"] = Side.BUY
 
     @classmethod
     def create(cls, *, regmap: str | Path | None = None, params: EngineParams | None = None,
@@ -53,11 +54,9 @@ class ModelBoard(Board):
 
     def _open(self) -> None:
         self.card = CardModel(self.params)
-        self._understudy = None
 
     def _close(self) -> None:
         self.card = None
-        self._understudy = None
 
     def _read32(self, offset: int) -> int:
         assert self.card is not None
@@ -98,23 +97,30 @@ class ModelBoard(Board):
         return got
 
     def rehearse_tick(self, ticks: np.ndarray) -> np.ndarray:
-        """:meth:`Board.rehearse_tick`: the tick goes the way of :meth:`process_ticks` (the
-        same calls, the card model's ``transfer``) into the board's understudy, a copy of
-        the card model taken at the first rehearsal, whose registers, counters and state
-        alone it moves."""
+        """:meth:`Board.rehearse_tick`: the tick goes the way of :meth:`process_ticks` into
+        the card model itself (the same calls, the same objects and arrays, which is what
+        keeps them in the caches: a private copy of the model kept the board call at ~34 µs
+        p50 after 50 ms, the model itself at ~15 µs), then an order of one lot at its price
+        through the risk gate (:meth:`submit_orders`: the gate's checks and the verdict
+        counts, which a tick reaches only when its intent fires); then everything the two
+        changed is put back (:meth:`~tickgate.gateware.card_model.CardModel.save_symbol`):
+        the tick's symbol's state, the decision unit's order counter, the gate's scalars,
+        the counters. The record of the tick is returned."""
         self._require_open()
         if len(ticks) != 1:
             raise TypeError("a rehearsal is one tick")
         card = self.card
         assert card is not None
-        understudy = self._understudy
-        if understudy is None:
-            understudy = self._understudy = copy.deepcopy(card)
-        self.card = understudy
+        order = self._rehearsal_order
+        order["symbol"] = ticks["symbol"]
+        order["price"] = ticks["price"]
+        saved = card.save_symbol(int(ticks["symbol"][0]))
         try:
-            return self.process_ticks(ticks)
+            out = self.process_ticks(ticks)
+            self.submit_orders(order)
+            return out
         finally:
-            self.card = card
+            card.restore_symbol(saved)
 
     def transfer(self, port: Port, records: np.ndarray) -> np.ndarray:
         """One DMA batch on ``port`` (no batching, no checks): the fake device's hook."""

@@ -35,7 +35,7 @@ refuses to run a batch with them (``ValueError`` naming the register).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -237,6 +237,24 @@ class CardModel:
             self._counts[key] = (self._counts.get(key, 0) + n) & 0xFFFF_FFFF
 
     # ------------------------------------------------------------------ the streams
+    def save_symbol(self, s: int) -> tuple[Any, ...]:
+        """What a tick batch and an order batch of symbol ``s`` can change in the card
+        (the configuration is applied first: it stays), for :meth:`restore_symbol`: the
+        model's state of ``s`` and its shared state (:meth:`.TopModel.save_symbol`), the
+        counters and latency probes."""
+        if not 0 <= s < self.params.n_symbols:
+            raise ValueError(f"symbol {s} is not one of the card's {self.params.n_symbols}")
+        self._apply_config()
+        return (self.top, self.top.save_symbol(s), dict(self._counts), self._latency)
+
+    def restore_symbol(self, saved: tuple[Any, ...]) -> None:
+        """Put back what :meth:`save_symbol` saved (unless the card was reset since)."""
+        top, top_saved, counts, latency = saved
+        if top is self.top:
+            top.restore_symbol(top_saved)
+            self._counts = counts
+            self._latency = latency
+
     def transfer(self, port: Literal["tick", "order"], records: np.ndarray) -> np.ndarray:
         """One DMA batch in on ``port``; return its ``OUTPUT_DTYPE`` records, in order."""
         self._apply_config()

@@ -15,6 +15,9 @@ intent, not per tick.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import numpy as np
 
 from .decision import DecisionConfig
@@ -53,6 +56,28 @@ class TopModel:
         #: Intents fired by the last :meth:`process_ticks`.
         self.intents = 0
         self._scratch = decision_scratch()
+
+    def save_symbol(self, s: int) -> tuple[Any, ...]:
+        """Everything a tick of symbol ``s`` and an order of ``s`` can change: ``s``'s rows
+        of the engine's and the decision unit's state, the decision unit's order counter,
+        the risk gate's entry of ``s`` and its scalars, the last call's counts; for
+        :meth:`restore_symbol` (the daemon's rehearsal: a tick run for real, then undone)."""
+        engine, decision, risk = self.engine.state, self.decision.state, self.risk
+        return (s, engine.words[s].copy(), engine.history[s].copy(), int(decision.states[s]),
+                int(decision.counter[0]), copy.copy(risk.symbols[s]), dict(vars(risk)),
+                self.saturations, self.intents)
+
+    def restore_symbol(self, saved: tuple[Any, ...]) -> None:
+        """Put back what :meth:`save_symbol` saved."""
+        s, words, history, state, counter, entry, risk_vars, saturations, intents = saved
+        engine, decision, risk = self.engine.state, self.decision.state, self.risk
+        engine.words[s] = words
+        engine.history[s] = history
+        decision.states[s] = state
+        decision.counter[0] = counter
+        vars(risk).update(risk_vars)
+        risk.symbols[s] = entry
+        self.saturations, self.intents = saturations, intents
 
     def tick_records(self, ticks: np.ndarray) -> np.ndarray:
         """Run ticks through the engine and the decision unit; return unchecked records.

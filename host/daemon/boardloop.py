@@ -238,8 +238,6 @@ class BoardRunner:
             board.set_position(sym, pos)
         self._warm_up(board, capacity - 1)
         board.clear_kill()
-        tick = self.packer.rehearsal_tick(capacity - 1, 0, 0)
-        board.rehearse_tick(tick)          # the model's understudy taken now, not mid-feed
         return board.health().detail
 
     @staticmethod
@@ -290,10 +288,9 @@ class BoardRunner:
             self._lock.release()
 
     def rehearse(self, symbol: int, pips: int, epoch: int) -> np.ndarray | None:
-        """:meth:`process_one`'s work on the board's understudy
-        (:meth:`~tickgate.drivers.board.Board.rehearse_tick`): the packer, the board and
-        every count stay as they were. The record, or None when the board cannot rehearse or
-        is busy (the thread holds it, or calls wait for it)."""
+        """:meth:`process_one`'s work, undone (``Board.rehearse_tick``): the packer, the
+        board and every count stay as they were. The record, or None when the board cannot
+        rehearse or is busy (the thread holds it, or calls wait for it)."""
         if (not self.inline_max or self._queued
                 or not self._lock.acquire(blocking=False)):
             return None

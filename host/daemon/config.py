@@ -89,7 +89,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                                      # tick after a quiet spell is not slowed; root only,
                                      # burns idle CPU); -1 = off (host/daemon/cpulatency.py)
         "rehearse_us": 1000,         # when no frame came for this long, run the tick-to-
-                                     # order path on the board's understudy without sending
+                                     # order path on the last tick, undone, without sending
                                      # (keeps it in the CPU caches: host/daemon/rehearsal.py;
                                      # ~3-5 % of a core while idle); 0 = off
     },

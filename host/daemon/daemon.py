@@ -456,7 +456,7 @@ class Daemon:
 
     def _rehearse(self) -> bool:
         """One rehearsal of the tick-to-order path (:mod:`.rehearsal`) on the last tick
-        frame; whether it went through the board's understudy or the order path."""
+        frame; whether it went through the board or the order path."""
         client, executor = self.client, self.executor
         if client is None or executor is None:
             return False

@@ -10,33 +10,36 @@ board call after a 50 ms pause took p99 270-460 µs, after a 1 ms pause 48-76 µ
 back ~20 µs (``bench/bench_cold_call.py``). Hence: every ``[daemon] rehearse_us`` without a
 frame, go through the path once more, touching nothing that counts.
 
-What one rehearsal runs, each step the real path's own code on data nobody else sees:
+What one rehearsal runs, each step the real path's own code on the real objects (data
+matters as much as code: the first board call after 50 ms took p50 183 µs with nothing
+between, 34 µs when a private copy of the card model was run every millisecond, 15 µs when
+the board's own model was, its changes undone; ``/work`` experiment, one core):
 
 1. the last tick frame decoded by the client's typed decoder and its stream looked up
    (:meth:`~tickgate.host.venues.deriv.client.DerivClient.rehearse_tick_frame`);
-2. the tick packed as :meth:`.TickPacker.pack_one` would and run through the board's
-   understudy (:meth:`.BoardRunner.rehearse`, :meth:`~tickgate.drivers.board.Board.
-   rehearse_tick`): a copy of the card model taken at the first rehearsal, whose engine,
-   decision unit and risk gate the tick moves instead of the board's (a card cannot
-   rehearse: its every tick is counted, so on a card this step is skipped);
+2. the tick packed as :meth:`.TickPacker.pack_one` would and run through the board the
+   way :meth:`~tickgate.drivers.board.Board.process_ticks` runs it, then one order of the
+   symbol through the risk gate, then all of it undone (:meth:`.BoardRunner.rehearse`,
+   :meth:`~tickgate.drivers.model_board.ModelBoard.rehearse_tick`); a card cannot
+   rehearse (its state cannot be put back), so on a card this step is skipped;
 3. the record read into an :class:`~.execution.OrderIntent` as the daemon reads a real one
    (an open of the record's side and size, or a one-lot buy when it did not fire);
 4. the order path up to the socket: the executor's checks, the position, the rate
    limiter, the ``buy`` and its write-ahead line from the templates, the request's bytes
    (:meth:`.Executor.rehearse`, :meth:`.Journal.rehearse_ahead_line`,
-   :meth:`~tickgate.host.venues.deriv.client.DerivClient.rehearse_encoded`).
-
+   :meth:`~tickgate.host.venues.deriv.client.DerivClient.rehearse_encoded`);
 5. the kernel's TCP send and receive paths: the request's bytes written to a private
    loopback connection of the daemon's own and read back (:class:`LoopbackWarmer`; no
    byte reaches the venue). Buys after a quiet spell spent p50 ~64-68 µs in the socket's
    ``send`` without it and ~38-54 µs with it (two pairs of 20 s runs, one other job on the
    machine), against ~40 µs within a burst.
 
-Nothing is sent to the venue, journaled or counted but :attr:`Rehearsal.count`; no client id or
-``req_id`` is used up; the board's state, counters and the packer's sequence are unchanged
-(``tests/daemon/test_daemon_rehearsal.py`` checks each). A rehearsal costs ~30-60 µs, so
-at the default 1 ms it takes 3-5 % of a core while the feed is quiet and nothing while
-frames come faster than that. A tick arriving during one waits for its end.
+Nothing is sent to the venue, journaled or counted but :attr:`Rehearsal.count`; no client
+id or ``req_id`` is used up; the board's state, counters and records and the packer's
+sequence are as without rehearsals (``tests/daemon/test_daemon_rehearsal.py`` checks each).
+A rehearsal costs tens of µs (the summary's ``latency.rehearsal``), so at the default 1 ms
+it takes a few % of a core while the feed is quiet and nothing while frames come faster
+than that. A tick arriving during one waits for its end.
 A rehearsal that raises is logged once and rehearsals stop; trading goes on.
 """
 
@@ -66,7 +69,7 @@ class Rehearsal:
         self._last_frame = last_frame
         self._rehearse = rehearse
         self._timer: asyncio.TimerHandle | None = None
-        #: Rehearsals that went through the path (the board's understudy or the order path).
+        #: Rehearsals that went through the path (the board or the order path).
         self.count = 0
 
     def start(self) -> None:

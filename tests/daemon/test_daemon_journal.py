@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -185,3 +187,33 @@ def test_reconciliation_resolves_adopts_and_never_resends(tmp_path: Path) -> Non
     assert state.position("R_50") == -2 and state.position("R_10") == 1
     journal.close()
     check_agreement(path, books)
+
+
+_CLOSE_RACE = """
+import sys, threading
+from tickgate.host.daemon.journal import Journal
+for i in range(100):
+    journal = Journal(f"{sys.argv[1]}/j{i}.sqlite", sync="normal", autocheckpoint=False)
+    journal.append("session", loginid="VRTC1")
+    stop = threading.Event()
+    def checkpoints():
+        while not stop.is_set():
+            journal.checkpoint()
+    worker = threading.Thread(target=checkpoints)
+    worker.start()
+    journal.close()
+    stop.set()
+    worker.join()
+    journal.checkpoint()
+print("ok")
+"""
+
+
+def test_closing_while_another_thread_checkpoints_waits_for_it_and_never_crashes(
+        tmp_path: Path) -> None:
+    # The daemon's status task checkpoints in the journal thread; at exit the journal was
+    # closed on the loop while a checkpoint could still run: SIGSEGV. In a child process,
+    # so that a crash fails this test rather than the session.
+    done = subprocess.run([sys.executable, "-c", _CLOSE_RACE, str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -1,8 +1,8 @@
 """The rehearsal (:mod:`tickgate.host.daemon.rehearsal`): the tick-to-order path run while the
 feed is quiet changes nothing that counts. The model board's state, counters and records,
 the packer's sequence, the journal, the client's requests, ids and limiter, and the
-executor's counts are the same with and without rehearsals in between; the understudy runs
-the real computation; the daemon rehearses while it trades and its journal still agrees with
+executor's counts are the same with and without rehearsals in between; a rehearsal computes
+the real record; the daemon rehearses while it trades and its journal still agrees with
 the venue; a failing rehearsal stops rehearsals, not trading."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _open(runner: BoardRunner) -> None:
 
 
 def _state(board: ModelBoard) -> bytes:
-    """The model's whole state but its understudy, the card's counters and registers."""
+    """The model's whole state, the card's counters and registers."""
     assert board.card is not None
     top = board.card.top
     return pickle.dumps((top.engine.state, top.decision.state, vars(top.risk),
@@ -88,20 +88,31 @@ def test_rehearsals_leave_the_model_board_and_the_packer_as_they_were() -> None:
     assert runner.board.counters() == twin.board.counters()
 
 
-def test_the_understudy_computes_what_the_board_computes_for_the_same_state() -> None:
+def test_a_rehearsal_gives_the_record_the_board_gives_for_the_same_tick() -> None:
     runner = _runner()
     _open(runner)
-    for s, pips, epoch in _walk(500, seed=2):
-        runner.process_one(s, pips, epoch)
+    walk = _walk(2_000, seed=2)
+    for k, (s, pips, epoch) in enumerate(walk):
+        known = s in runner.packer.base      # a symbol's first tick also resets it: not
+        rehearsed = runner.rehearse(s, pips, epoch)     # rehearsed (its base is not set)
+        real = runner.process_one(s, pips, epoch)
+        assert rehearsed is not None and real is not None
+        if known:
+            assert rehearsed.tobytes() == real[0].tobytes(), f"tick {k}"
+
+
+def test_a_rehearsal_after_a_card_reset_leaves_the_new_state_alone() -> None:
+    runner = _runner()
+    _open(runner)
     board = runner.board
     assert isinstance(board, ModelBoard) and board.card is not None
-    board._understudy = None                     # a fresh copy: the board's state now
-    s, pips, epoch = _walk(501, seed=2)[-1]
-    rehearsed = runner.rehearse(s, pips, epoch)
-    real = runner.process_one(s, pips, epoch)
-    assert rehearsed is not None and real is not None
-    # the same record, byte for byte (its sequence number is the next tick's: the same)
-    assert rehearsed.tobytes() == real[0].tobytes()
+    saved = board.card.save_symbol(1)
+    board.card.reset()
+    fresh = _state(board)
+    board.card.restore_symbol(saved)          # the reset's state is not overwritten
+    assert _state(board) == fresh
+    with pytest.raises(ValueError, match="symbol 64"):
+        board.card.save_symbol(64)
 
 
 def test_a_board_that_cannot_rehearse_gives_none_and_a_busy_runner_does_not_rehearse() -> None:
