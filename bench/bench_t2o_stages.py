@@ -7,9 +7,12 @@ points is one sample of that stage. Points, in order: the frame callback (the cl
 ``frame_time``), ``Daemon._on_tick``, the board call (``ModelBoard.process_ticks``) and its
 return, ``Executor.submit``, the write-ahead call and its return, the socket's ``send``
 (``Transport.send``) and its return. Each wrapper costs ~1 µs, so the total is a little
-above the plain bench's ``tick_to_buy``. The ``bench`` directory of the current directory
-is imported first, so run from a checkout's root (another build's root measures that
-build, with ``PYTHONPATH`` pointing at its sources).
+above the plain bench's ``tick_to_buy``. The stages are shown for all buys, then apart for
+the buys whose frame came within 1 ms of the previous frame's end (inside a burst) and
+those that came after more than 10 ms without a frame (the first of a burst: the path
+starts cold unless the daemon rehearsed it, ``[daemon] rehearse_us``). The ``bench``
+directory of the current directory is imported first, so run from a checkout's root
+(another build's root measures that build, with ``PYTHONPATH`` pointing at its sources).
 
     .venv/bin/python bench/bench_t2o_stages.py --duration 20 [--realtime]
 """
@@ -33,6 +36,7 @@ POINTS = ("frame", "on_tick", "board", "board_end", "submit", "ahead", "ahead_en
 _stamps: list[tuple[str, float]] = []
 _buy = [False]
 _orders: list[dict[str, float]] = []
+_frame_end = [0.0]
 
 
 def _wrap(cls: Any, name: str, enter: str, leave: str | None = None) -> None:
@@ -69,10 +73,12 @@ def install() -> None:
         _buy[0] = False
         on_message(client, data)
         if _buy[0]:
-            first: dict[str, float] = {"frame": client.frame_time}
+            first: dict[str, float] = {"frame": client.frame_time,
+                                       "gap": client.frame_time - _frame_end[0]}
             for point, t in _stamps:
                 first.setdefault(point, t)
             _orders.append(first)
+        _frame_end[0] = time.perf_counter()
 
     def transport_send(transport: Transport, data: bytes) -> None:
         _buy[0] = _buy[0] or data.startswith(b'{"buy"')
@@ -89,15 +95,23 @@ def install() -> None:
 
 
 def report() -> None:
-    """Print p50/p90/p99 of each stage and of the whole, µs."""
+    """Print p50/p90/p99 of each stage and of the whole, µs: all buys, then those inside a
+    burst and those after a quiet spell."""
+    whole = [o for o in _orders if all(p in o for p in POINTS)]
+    _table("", whole)
+    _table(", inside a burst (frame within 1 ms of the previous)",
+           [o for o in whole if o["gap"] < 1e-3])
+    _table(", after a quiet spell (no frame for 10 ms)",
+           [o for o in whole if o["gap"] > 10e-3])
+
+
+def _table(what: str, orders: list[dict[str, float]]) -> None:
     series: dict[str, list[float]] = defaultdict(list)
-    for order in _orders:
-        if not all(p in order for p in POINTS):
-            continue
+    for order in orders:
         for a, b in zip(POINTS, POINTS[1:], strict=False):
             series[f"{a} -> {b}"].append((order[b] - order[a]) * 1e6)
         series["frame -> send_end (total)"].append((order["send_end"] - order["frame"]) * 1e6)
-    print(f"stages of {len(series['frame -> send_end (total)'])} buys, µs")
+    print(f"stages of {len(orders)} buys{what}, µs")
     for name, values in series.items():
         if not values:
             continue

@@ -3,17 +3,22 @@
 Why. On the machines measured here (virtual CPUs whose physical cores run other work), code
 and data the daemon does not touch for a few milliseconds leave the CPU's caches. Ticks
 come in bursts (a venue second brings every symbol's tick at once), so the first tick of a
-burst, and with it most orders (an order is rarely preceded by another in its burst), ran
-its whole path cold: in ``bench/bench_tick_to_order.py``, buys whose frame came after more
-than 10 ms without frames took p50 ~440 µs against ~180 µs within a burst. The first model
-board call after a 50 ms pause took p99 270-460 µs, after a 1 ms pause 48-76 µs, back to
-back ~20 µs (``bench/bench_cold_call.py``). Hence: every ``[daemon] rehearse_us`` without a
-frame, go through the path once more, touching nothing that counts.
+burst ran its whole path cold, and the p99 of tick to order was made of those ticks' orders:
+buys whose frame came after more than 10 ms without frames took p50 420-460 µs against
+~135 µs inside a burst (``bench/bench_t2o_stages.py``, which shows the two apart; 11-15 %
+of the buys). The first model board call after a 50 ms pause took p99 270-460 µs, after a
+1 ms pause 48-76 µs, back to back ~20 µs (``bench/bench_cold_call.py``). Hence: every
+``[daemon] rehearse_us`` without a frame, go through the path once more, touching nothing
+that counts.
 
-What one rehearsal runs, each step the real path's own code on the real objects (data
-matters as much as code: the first board call after 50 ms took p50 183 µs with nothing
-between, 34 µs when a private copy of the card model was run every millisecond, 15 µs when
-the board's own model was, its changes undone; ``/work`` experiment, one core):
+What one rehearsal runs, each step the real path's own code on the real objects. The data
+matter as much as the code: the first model board call after 50 ms took p50 182 µs / p99
+360 µs, 172 / 393 µs woken every millisecond for nothing, 21 / 57 µs with a board rehearsal
+every millisecond (``taskset -c 1 .venv/bin/python bench/bench_cold_call.py [--slice 1 |
+--rehearse]``, 2026-12-07, another job on the other core); a first version ran the tick
+through a private copy of the card model instead of the model itself, and that copy kept
+the first call at ~34 µs p50 against ~15 µs for the model itself (a throwaway probe of the
+same shape).
 
 1. the last tick frame decoded by the client's typed decoder and its stream looked up
    (:meth:`~tickgate.host.venues.deriv.client.DerivClient.rehearse_tick_frame`);
