@@ -456,35 +456,42 @@ class Daemon:
 
     def _rehearse(self) -> bool:
         """One rehearsal of the tick-to-order path (:mod:`.rehearsal`) on the last tick
-        frame; whether it went through the board or the order path."""
-        client, executor = self.client, self.executor
-        if client is None or executor is None:
+        frame: decoded by the client, through the feed's common case, then
+        :meth:`_rehearse_tick`; whether it went through."""
+        client, feed = self.client, self.feed
+        if client is None or feed is None or self.executor is None:
             return False
         t0 = time.perf_counter()
         frame = client.rehearse_tick_frame()
         if frame is None:
             return False
         tick = frame.tick
-        symbol = tick.symbol
-        index = self.index.get(symbol)
-        if index is None or tick.quote.__class__ is not float or tick.epoch.__class__ is not int:
+        if not feed.rehearse_tick(tick.symbol, tick.epoch, tick.quote, tick.bid, tick.ask,
+                                  tick.pip_size, self._rehearse_tick):
             return False
-        epoch = tick.epoch
-        records = self.board.rehearse(index, round(tick.quote * self._scale[symbol]), epoch)
-        if records is not None:
-            kinds = records["kind"]
-            rec = records[0]
-            intent = self._intent(rec, epoch, client.frame_time)
-            if not kinds[0] & OutputKind.ORDER or int(rec["reject"]):
-                intent = intent._replace(side=Side.BUY, lots=1)
-        else:
-            intent = OrderIntent(symbol, Side.BUY, 1, epoch, 0, client.frame_time)
-        data = executor.rehearse(intent)
-        if data is not None and self._warmer is not None:
-            self._warmer.warm(data)
         self.stats.rehearsals += 1
         self.stats.latency["rehearsal"].append((time.perf_counter() - t0) * 1e6)
         return True
+
+    def _rehearse_tick(self, symbol: str, epoch: int, quote: float) -> None:
+        """:meth:`_on_tick`'s work in a rehearsal: the board's rehearsal of the tick, its
+        record read into an intent (an open of the record's side and size, or a one-lot buy
+        when it did not fire or was refused), the executor's and the socket's rehearsal."""
+        assert self.executor is not None and self.client is not None
+        arrived = self.client.frame_time
+        records = self.board.rehearse(self.index[symbol], round(quote * self._scale[symbol]),
+                                      epoch)
+        if records is not None:
+            kinds = records["kind"]
+            rec = records[0]
+            intent = self._intent(rec, epoch, arrived)
+            if not kinds[0] & OutputKind.ORDER or int(rec["reject"]):
+                intent = intent._replace(side=Side.BUY, lots=1)
+        else:
+            intent = OrderIntent(symbol, Side.BUY, 1, epoch, 0, arrived)
+        data = self.executor.rehearse(intent)
+        if data is not None and self._warmer is not None:
+            self._warmer.warm(data)
 
     # -- positions, money, venue streams ---------------------------------------------------
     async def _position_changed(self, symbol: str) -> None:

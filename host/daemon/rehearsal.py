@@ -21,7 +21,10 @@ the first call at ~34 µs p50 against ~15 µs for the model itself (a throwaway 
 same shape).
 
 1. the last tick frame decoded by the client's typed decoder and its stream looked up
-   (:meth:`~tickgate.host.venues.deriv.client.DerivClient.rehearse_tick_frame`);
+   (:meth:`~tickgate.host.venues.deriv.client.DerivClient.rehearse_tick_frame`), and its
+   values through the feed's common case on a twin of the symbol's lane
+   (:meth:`~tickgate.host.venues.deriv.feed.TickFeed.rehearse_tick`: the feed's lanes,
+   checks, rings and hooks untouched);
 2. the tick packed as :meth:`.TickPacker.pack_one` would and run through the board the
    way :meth:`~tickgate.drivers.board.Board.process_ticks` runs it, then one order of the
    symbol through the risk gate, then all of it undone (:meth:`.BoardRunner.rehearse`,

@@ -10,6 +10,7 @@ import logging
 import math
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from tickgate.host.venues.deriv import DerivClient, UrlConnector
 from tickgate.host.venues.deriv.feed import TickFeed
 from tickgate.host.venues.deriv.subscriptions import Subscription
+from tickgate.host.venues.deriv.wire import decode_tick
 
 SYMBOLS = ["R_100", "1HZ10V", "frxEURUSD"]
 SID = {s: f"c84a793b-8a87-7999-ce10-9b22f7ce{i:04x}" for i, s in enumerate(SYMBOLS)}
@@ -330,3 +332,36 @@ def test_well_formed_ticks_never_reach_the_general_ingest(
     assert general == [] and feed.check.accepted == {"R_100": 30, "1HZ10V": 30}
     feed.ingest_tick("R_100", NOW + 2, 1.0, 1.0, 1.0, 2)  # 4 s after the last: a gap
     assert len(general) == 1
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_FRAMES))
+def test_a_rehearsed_tick_changes_nothing_of_the_feed_and_reaches_only_its_hook(
+        case: str) -> None:
+    # the daemon's rehearsal (TickFeed.rehearse_tick) with every edge case's values, then
+    # a plain good tick: the feed's rings, counters, held ticks and on_tick calls as before
+    async def run() -> tuple[dict[str, Any], dict[str, Any], list[Any], list[bool]]:
+        rig = Rig(True)
+        rig.feed_frames([frame(s, NOW - 10 + i) for i, s in enumerate(SYMBOLS)])
+        before = rig.state()
+        heard: list[Any] = []
+        ran = []
+        for data in EDGE_FRAMES[case] + [frame("R_100", NOW - 3)]:
+            if not data.isascii():             # as the client: not for the typed decoder
+                continue
+            try:
+                tick = decode_tick(data).tick
+            except (msgspec.MsgspecError, RecursionError):
+                continue
+            ran.append(rig.feed.rehearse_tick(tick.symbol, tick.epoch, tick.quote, tick.bid,
+                                              tick.ask, tick.pip_size,
+                                              lambda *a: heard.append(a)))
+        after = rig.state()
+        for task in list(rig.feed._tasks):
+            task.cancel()
+        return before, after, heard, ran
+
+    before, after, heard, ran = asyncio.run(run())
+    assert after == before
+    assert heard[-1] == ("R_100", NOW - 3, 1234.56) and ran[-1]
+    assert len(heard) == sum(ran)
+    assert "_ingest_tick_general" not in vars(Rig(True).feed)     # the general way is back
