@@ -91,7 +91,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rehearse_us": 1000,         # when no frame came for this long, run the tick-to-
                                      # order path on the last tick, undone, without sending
                                      # (keeps it in the CPU caches: host/daemon/rehearsal.py;
-                                     # ~3-5 % of a core while idle); 0 = off
+                                     # a few % of a core while idle); 0 = off, else at
+                                     # least 1000 (the loop's timers count milliseconds)
     },
     "venue": {
         "kind": "sim",               # sim (in-process simulator) | deriv
@@ -160,7 +161,7 @@ _RULES: dict[str, dict[str, tuple[Any, ...]]] = {
                "inline_max": ("int", 0, 524_287),
                "journal_sync": ("choice", ("full", "normal")),
                "cpu_latency_us": ("int", -1, 2**31 - 1),
-               "rehearse_us": ("int", 0, 10**7)},
+               "rehearse_us": ("period_us",)},
     "venue": {"kind": ("choice", ("sim", "deriv")), "app_id": ("int", 1, 10**19 - 1),
               "url": ("url",), "token_file": ("str",), "token_env": ("envname",),
               "account": ("choice", ("demo", "real")), "allow_real": ("bool",)},
@@ -260,6 +261,13 @@ def _check(section: str, key: str, value: Any) -> Any:
                 or not (value == 0 or 2 <= value <= 256 and not value & (value - 1))):
             raise ConfigError(f"{where} must be 0 or a power of two in 2 .. 256, not "
                               f"{value!r}.")
+        return value
+    if kind == "period_us":
+        # the event loop's timers count whole milliseconds: a shorter period would spin it
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or not (value == 0 or 1000 <= value <= 10**7)):
+            raise ConfigError(f"{where} must be 0 (off) or an integer in 1000 .. 10000000 "
+                              f"(the event loop's timers count milliseconds), not {value!r}.")
         return value
     if kind == "ints8":
         lo, hi = rule[1], rule[2]

@@ -71,8 +71,9 @@ class Rehearsal:
 
     def __init__(self, period_us: int, last_frame: Callable[[], float],
                  rehearse: Callable[[], bool]) -> None:
-        if period_us <= 0:
-            raise ValueError("a rehearsal period is a positive number of microseconds")
+        if period_us < 1000:
+            raise ValueError("a rehearsal period is at least 1000 µs (the event loop's timers "
+                             "count milliseconds: a shorter one would spin it)")
         self.period = period_us / 1e6
         self._last_frame = last_frame
         self._rehearse = rehearse

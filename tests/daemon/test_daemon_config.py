@@ -47,7 +47,9 @@ def _one_sentence(text: str) -> None:
     ({"daemon": {"cpu_latency_us": -2}},
      "[daemon] cpu_latency_us must be an integer in -1 .. 2147483647, not -2."),
     ({"daemon": {"rehearse_us": -1}},
-     "[daemon] rehearse_us must be an integer in 0 .. 10000000, not -1."),
+     "[daemon] rehearse_us must be 0 (off) or an integer in 1000 .. 10000000 (the event "
+     "loop's timers count milliseconds), not -1."),
+    ({"daemon": {"rehearse_us": 500}}, "[daemon] rehearse_us must be 0 (off) or an integer"),
     ({"daemon": {"board": "pynq", "board_symbols": 128}},
      "[daemon] board_symbols must be 0 for the pynq board"),
 ])

@@ -223,7 +223,7 @@ def test_the_timer_rehearses_only_after_a_quiet_period_and_stops_on_an_error() -
     busy, quiet, stopped, running = asyncio.run(main())
     assert busy <= 2 and quiet >= 8 and stopped == 0 and running == 0
     with pytest.raises(ValueError):
-        Rehearsal(0, lambda: 0.0, lambda: True)
+        Rehearsal(999, lambda: 0.0, lambda: True)
 
 
 def test_the_loopback_warmer_moves_the_bytes_through_the_kernel_and_closes() -> None:
