@@ -349,7 +349,7 @@ def main() -> None:
         "exit_status": status, "ticks": summary["ticks"], "intents": summary["intents"],
         "accepted": summary["accepted"], "orders": summary["orders"],
         "fills": summary["fills"], "dropped": summary["dropped"],
-        "rehearsals": summary["rehearsals"],
+        "rehearsals": summary["rehearsals"], "rehearsal_us": summary["latency"]["rehearsal"],
         "board_call": summary["latency"]["board_call"],
         "tick_to_verdict": summary["latency"]["tick_to_verdict"],
         "figures": probe.figures(sim_sent),
@@ -365,7 +365,9 @@ def main() -> None:
           f", rehearse_us {args.rehearse_us})")
     print(f"  ticks {result['ticks']}  intents {result['intents']}  accepted "
           f"{result['accepted']}  orders {result['orders']}  fills {result['fills']}  "
-          f"dropped {result['dropped']}  rehearsals {result['rehearsals']}")
+          f"dropped {result['dropped']}  rehearsals {result['rehearsals']}"
+          + (f" (p50 {result['rehearsal_us']['p50_us']:.0f} µs each)"
+             if result["rehearsals"] else ""))
     for name, f in result["figures"].items():
         print(f"  {name:28s} p50 {f['p50_us']:7.0f} µs  p99 {f['p99_us']:7.0f} µs  "
               f"p99.9 {f['p999_us']:7.0f} µs  ({f['samples']} samples)")

@@ -19,7 +19,7 @@ import numpy as np
 
 from tickgate.gateware.card_model import DECERR, BusError, CardModel
 from tickgate.gateware.params import EngineParams
-from tickgate.gateware.records import ORDER_DTYPE, OUTPUT_DTYPE, Side
+from tickgate.gateware.records import OUTPUT_DTYPE, Side
 
 from .board import Board, BoardBusError, BoardDmaError, BoardError, Port
 from .regmap import RegisterMapInfo
@@ -36,9 +36,6 @@ class ModelBoard(Board):
         super().__init__(info, **options)
         self.params = params
         self.card: CardModel | None = None
-        self._rehearsal_order = np.zeros(1, ORDER_DTYPE)
-        self._rehearsal_order["qty"] = 1
-        self._rehearsal_order["side"] = Side.BUY
 
     @classmethod
     def create(cls, *, regmap: str | Path | None = None, params: EngineParams | None = None,
@@ -100,24 +97,22 @@ class ModelBoard(Board):
         """:meth:`Board.rehearse_tick`: the tick goes the way of :meth:`process_ticks` into
         the card model itself (the same calls, the same objects and arrays, which is what
         keeps them in the caches: a private copy of the model kept the board call at ~34 µs
-        p50 after 50 ms, the model itself at ~15 µs), then an order of one lot at its price
-        through the risk gate (:meth:`submit_orders`: the gate's checks and the verdict
-        counts, which a tick reaches only when its intent fires); then everything the two
-        changed is put back (:meth:`~tickgate.gateware.card_model.CardModel.save_symbol`):
-        the tick's symbol's state, the decision unit's order counter, the gate's scalars,
-        the counters. The record of the tick is returned."""
+        p50 after 50 ms, the model itself at ~15 µs), then the risk gate checks a one-lot
+        buy of the symbol at the tick's price as it checks a fired intent (which a tick
+        reaches only when the decision fires); then everything the two changed is put back
+        (:meth:`~tickgate.gateware.card_model.CardModel.save_symbol`): the symbol's state,
+        the decision unit's order counter, the gate's scalars, the counters. The tick's
+        record is returned."""
         self._require_open()
         if len(ticks) != 1:
             raise TypeError("a rehearsal is one tick")
         card = self.card
         assert card is not None
-        order = self._rehearsal_order
-        order["symbol"] = ticks["symbol"]
-        order["price"] = ticks["price"]
-        saved = card.save_symbol(int(ticks["symbol"][0]))
+        symbol = int(ticks["symbol"][0])
+        saved = card.save_symbol(symbol)
         try:
             out = self.process_ticks(ticks)
-            self.submit_orders(order)
+            card.top.check_intent(symbol, Side.BUY, 1, int(ticks["price"][0]))
             return out
         finally:
             card.restore_symbol(saved)

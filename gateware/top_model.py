@@ -15,7 +15,6 @@ intent, not per tick.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -64,7 +63,7 @@ class TopModel:
         :meth:`restore_symbol` (the daemon's rehearsal: a tick run for real, then undone)."""
         engine, decision, risk = self.engine.state, self.decision.state, self.risk
         return (s, engine.words[s].copy(), engine.history[s].copy(), int(decision.states[s]),
-                int(decision.counter[0]), copy.copy(risk.symbols[s]), dict(vars(risk)),
+                int(decision.counter[0]), dict(vars(risk.symbols[s])), dict(vars(risk)),
                 self.saturations, self.intents)
 
     def restore_symbol(self, saved: tuple[Any, ...]) -> None:
@@ -76,7 +75,7 @@ class TopModel:
         decision.states[s] = state
         decision.counter[0] = counter
         vars(risk).update(risk_vars)
-        risk.symbols[s] = entry
+        vars(risk.symbols[s]).update(entry)
         self.saturations, self.intents = saturations, intents
 
     def tick_records(self, ticks: np.ndarray) -> np.ndarray:
@@ -151,9 +150,13 @@ class TopModel:
             self.risk.tick(symbol, price, ts)
         self.intents = fired
         if fired:
-            out["reject"][0] = self.risk.order(symbol=symbol, side=side, qty=qty,
-                                               price=order_price)
+            out["reject"][0] = self.check_intent(symbol, side, qty, order_price)
         return out
+
+    def check_intent(self, symbol: int, side: int, qty: int, price: int) -> int:
+        """The risk gate's verdict on a fired intent (0: accepted, else the reject bits);
+        an accepted one moves the gate's state."""
+        return self.risk.order(symbol=symbol, side=side, qty=qty, price=price)
 
     def _bulk_ticks(self, out: np.ndarray, good: np.ndarray, start: int, stop: int) -> None:
         """Apply the ticks of ``out[start:stop]`` to the gate (only the last of each symbol
