@@ -247,24 +247,30 @@ def test_rehearse_us_is_checked_like_every_setting() -> None:
         validate({"daemon": {"rehearse_us": -1}})
 
 
+def _run_daemon(tmp_path: Path, sim: SimThread, name: str, rehearse_us: int,
+                seconds: int) -> tuple[dict[str, Any], str, Path]:
+    """``tickgate run`` against ``sim`` with ``[daemon] rehearse_us``; its summary, stderr
+    and journal."""
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    summary, state = tmp_path / f"{name}.json", tmp_path / name
+    config = write_config(tmp_path / f"{name}.toml", FAST,
+                          {"daemon": {"rehearse_us": rehearse_us}})
+    done = run_cli(["run", "--config", str(config), "--venue", "deriv", "--url", sim.url,
+                    "--token-file", str(token_file), "--duration", str(seconds),
+                    "--summary-json", str(summary), "--state-dir", str(state)], timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    journal = state / f"journal-{sim_books(sim, TOKEN)['loginid']}.sqlite"
+    return json.loads(summary.read_text()), done.stderr, journal
+
+
 def test_the_daemon_rehearses_while_it_trades_and_its_journal_agrees_with_the_venue(
         tmp_path: Path) -> None:
-    summary = tmp_path / "summary.json"
-    config = write_config(tmp_path / "r.toml", FAST, {"daemon": {"rehearse_us": 1000}})
-    done = run_cli(["run", "--config", str(config), "--duration", "4", "--speed", "20",
-                    "--summary-json", str(summary), "--state-dir", str(tmp_path / "state")],
-                   timeout=60)
-    assert done.returncode == 0, done.stderr[-3000:]
-    data = json.loads(summary.read_text())
+    with SimThread(seed=4, speed=20, tokens=[f"{TOKEN}=demo:read,trade"]) as sim:
+        data, err, journal = _run_daemon(tmp_path, sim, "on", 1000, 4)
+        counts = check_agreement(journal, sim_books(sim, TOKEN))
+        off, _, _ = _run_daemon(tmp_path, sim, "off", 0, 2)
     assert data["rehearsals"] > 500 and data["orders"] > 0 and data["fills"] > 0
     assert data["latency"]["rehearsal"]["p50_us"] > 0
-    assert data["reconcile"]["disagreements"] == []
-    assert "rehearsal failed" not in done.stderr
-
-    off = tmp_path / "off.json"
-    config = write_config(tmp_path / "o.toml", FAST, {"daemon": {"rehearse_us": 0}})
-    done = run_cli(["run", "--config", str(config), "--duration", "2", "--speed", "20",
-                    "--summary-json", str(off), "--state-dir", str(tmp_path / "state2")],
-                   timeout=60)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(off.read_text())["rehearsals"] == 0
+    assert counts["contracts"] > 0 and "rehearsal failed" not in err
+    assert off["rehearsals"] == 0 and off["orders"] > 0
