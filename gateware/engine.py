@@ -48,8 +48,8 @@ later from two fabric registers)::
 
     0  hazard check (its own delay line), credits; meta RAM read; EMA fast/slow state read
     1  fresh = count == 0 | RESET, the min/max leaf pointer and the count's saturation;
-       window: ring read and write (the ring pointer straight from the meta RAM: it is not
-       rewound on a reset), price**2 into the multipliers
+       window: ring read, written in stage 2 (the ring pointer straight from the meta RAM:
+       it is not rewound on a reset), price**2 into the multipliers
     2  count and pointer update, meta RAM write, price - prev; EMA subtract into the
        multipliers; RSI gain/loss state read; window: count against the windows;
        min/max: leaf write, sibling reads
