@@ -598,20 +598,28 @@ def build_card(n_symbols: int) -> Any:
 
 
 def synth_main(args) -> int:
-    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine]``."""
+    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine] [--seed S]
+    [--pnr-option ARG ...]``."""
     n_symbols = args.symbols
     core = getattr(args, "core", "card")
     freq = float(getattr(args, "freq", 150.0))
+    # Optional: nextpnr's seed and extra arguments (the flow's defaults when not given).
+    extra = {}
+    if getattr(args, "seed", None) is not None:
+        extra["seed"] = int(args.seed)
+    more = tuple(getattr(args, "pnr_option", None) or ())
     try:
         if core == "engine":
+            if more:
+                extra["pnr_options"] = more
             report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols,
-                                freq_mhz=freq)
+                                freq_mhz=freq, **extra)
         else:
             from tickgate.gateware.top import TOP_NAME
 
             report = synthesise(lambda: build_card(n_symbols), args.out, core_name=TOP_NAME,
                                 n_symbols=n_symbols, freq_mhz=freq,
-                                pnr_options=CARD_PNR_OPTIONS)
+                                pnr_options=CARD_PNR_OPTIONS + more, **extra)
     except SynthError as exc:
         print(f"tickgate hw synth: {exc}", file=sys.stderr)
         return 1

@@ -350,3 +350,26 @@ def test_the_card_is_placed_and_routed_with_the_congestion_options(monkeypatch, 
     assert card["pnr_options"] == synth.CARD_PNR_OPTIONS
     assert "--router" in card["pnr_options"] and "router2" in card["pnr_options"]
     assert "pnr_options" not in engine
+
+
+def test_synth_cli_passes_seed_and_extra_nextpnr_arguments(monkeypatch, tmp_path):
+    """``--seed`` and ``--pnr-option`` reach the flow; without them it keeps its defaults."""
+    from tickgate.host import cli
+
+    calls = []
+
+    def fake(make_core, out_dir, **kwargs):
+        calls.append(kwargs)
+        return {"design": "stand-in"}
+
+    monkeypatch.setattr(synth, "synthesise", fake)
+    base = ["hw", "synth", "--json", "--out", str(tmp_path), "--symbols", "8"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main([*base, "--core", "engine", "--seed", "2",
+                         "--pnr-option=--placer-heap-critexp=4"]) == 0
+        assert cli.main([*base, "--core", "card", "--pnr-option=--tmg-ripup"]) == 0
+    engine, card = calls
+    assert engine["seed"] == 2
+    assert engine["pnr_options"] == ("--placer-heap-critexp=4",)
+    assert card["seed"] == 1
+    assert card["pnr_options"] == (*synth.CARD_PNR_OPTIONS, "--tmg-ripup")
