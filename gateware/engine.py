@@ -53,9 +53,9 @@ later from two fabric registers)::
     2  count and pointer update, meta RAM write, price - prev; EMA subtract into the
        multipliers; RSI gain/loss state read; window: count against the windows;
        min/max: leaf write, sibling reads
-    3  RSI up/down moves; MACD-signal state read; window: price**2 summed; min/max masks,
-       forwarding matches
-    4  EMA add; RSI subtract into the multipliers; window: ring data -> momentum,
+    3  RSI up/down moves, RSI fresh (clears the blocks' state registers); MACD-signal state
+       read; window: price**2 summed; min/max masks, forwarding matches
+    4  EMA add; RSI subtract into the multipliers; signal fresh; window: ring data -> momentum,
        price - old, old**2 into the multipliers, sums RAM read; min/max: RAM data or
        forwarded nodes into registers
     5  EMA out, write-back; macd = fast - slow; signal: fast - slow - signal (one
@@ -184,9 +184,10 @@ class IndicatorEngine(wiring.Component):
         # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
         m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1)
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1)
-        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True)
-        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
-        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
+        # The signal and RSI blocks start from zero and take ``fresh`` in their cycle 1.
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True, fresh_cycle=1)
+        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1)
+        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1)
         m.submodules.window = win = WindowSums(p)
         m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
         for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
@@ -331,7 +332,11 @@ class IndicatorEngine(wiring.Component):
             delta3.eq(Mux(fresh2, 0, price2 - meta2.prev)),
             neg_delta3.eq(Mux(fresh2, 0, meta2.prev - price2)),
         ]
-        fresh = {k: at(fresh2, 2, k) for k in (2, 4, 5)}
+        # ``fresh`` of the signal and RSI blocks (their cycle 1), a copy of each block's own:
+        # it clears the block's state register (see Smooth's ``fresh_cycle``).
+        block_fresh = {"gain": local(fresh2, "gain_fresh"), "loss": local(fresh2, "loss_fresh"),
+                       "signal": local(at(fresh2, 2, _SIGNAL_IN), "signal_fresh")}
+        assert _RSI_IN + 1 == 3 and _SIGNAL_IN + 1 == 4
 
         # Stage 3: the RSI moves.
         up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
@@ -351,17 +356,17 @@ class IndicatorEngine(wiring.Component):
                 block.i_fresh.eq(ema_fresh2[name]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
-        for block, target in ((gain, up4), (loss, down4)):
+        for block, target, name in ((gain, up4, "gain"), (loss, down4, "loss")):
             m.d.comb += [
                 block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(rsi_sym2),
-                block.i_fresh.eq(fresh[_RSI_IN + 2]), block.i_init.eq(0),
+                block.i_fresh.eq(block_fresh[name]), block.i_init.eq(0),
                 block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
         assert _SIGNAL_IN + 2 == ema_stage
         m.d.comb += [
             sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
-            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0),
+            sig.i_fresh.eq(block_fresh["signal"]), sig.i_init.eq(0),
             sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
             sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
         ]
@@ -440,6 +445,8 @@ class IndicatorEngine(wiring.Component):
         rp = Signal(range(depth))
         level = Signal(range(depth + 1))
         nonempty = Signal()
+        level_one = Signal()     # level == 1
+        level_many = Signal()    # level >= 2
         ready = self.o_feature.ready
         push = Signal()
         take = Signal()
@@ -453,9 +460,13 @@ class IndicatorEngine(wiring.Component):
         wp_next = Mux(rst, 0, wp + push)
         rp_next = Mux(rst, 0, rp + take)
         level_next = level + push - take
-        nonempty_next = Mux(rst, 0, level_next != 0)
+        # level_next != 0 without the adder: a push leaves a record in the FIFO, and without
+        # one it keeps one if it holds two or more, or one that is not taken (take is
+        # nonempty & ready, and level == 1 implies nonempty).
+        nonempty_next = Mux(rst, 0, push | level_many | (level_one & ~ready))
         m.d.sync += [wp.eq(wp_next), rp.eq(rp_next), level.eq(level_next),
-                     nonempty.eq(nonempty_next)]
+                     nonempty.eq(nonempty_next),
+                     level_one.eq(level_next == 1), level_many.eq(level_next >= 2)]
         write_next = Mux(rst, 0, valid[top - 1])
 
         record_bits = record.as_value()

@@ -96,6 +96,10 @@ class RegisteredMemory(Elaboratable):
     :attr:`WRITE_GROUP` blocks, and the data from a register per block: a wide RAM spread
     over many block RAMs then has no net from one register, or from logic, to all of them.
 
+    ``clearable=True`` (LUT RAM only) adds ``rd_clear``: high in cycle ``t + 1``, it makes
+    the ``rd_data`` of cycle ``t + 2`` zero (the output register's synchronous clear, which
+    ECP5 flip-flops have: no logic between the read and the register, none after it).
+
     ``distributed=True`` asks for LUT RAM on every platform (``ram_style = "distributed"``),
     for small state RAMs whose data feeds arithmetic: ``rd_addr`` goes into the RAM's own
     address register (a :class:`LocalRegister`, next to the LUT RAM), the asynchronous read
@@ -110,9 +114,13 @@ class RegisteredMemory(Elaboratable):
 
     def __init__(self, shape, depth: int, *, collision: bool = False,
                  data: MemoryData | None = None, distributed: bool = False,
-                 write_registered: bool = False, name: str = "mem") -> None:
+                 write_registered: bool = False, clearable: bool = False,
+                 name: str = "mem") -> None:
         if write_registered and (collision or distributed):
             raise ValueError("write_registered goes with neither collision nor distributed")
+        if clearable and not distributed:
+            raise ValueError("clearable goes with distributed only")
+        self.clearable = clearable
         self.write_registered = write_registered
         self.shape = shape
         self.depth = depth
@@ -128,6 +136,8 @@ class RegisteredMemory(Elaboratable):
         self.wr_addr = Signal(self.addr_bits, name=f"{name}_wr_addr")
         self.wr_data = Signal(shape, name=f"{name}_wr_data")
         self.wr_en = Signal(name=f"{name}_wr_en")
+        #: With ``clearable=True``: zero the output register (see the class doc).
+        self.rd_clear = Signal(name=f"{name}_rd_clear") if clearable else None
 
     def elaborate(self, platform):
         if is_ecp5(platform) and not self.distributed:
@@ -164,8 +174,11 @@ class RegisteredMemory(Elaboratable):
             wr.en.eq(self.en & wr_en),
             Value.cast(self.rd_data).eq(out),
         ]
+        read = Value.cast(rd.data)
+        if self.rd_clear is not None:
+            read = Mux(self.rd_clear, 0, read)
         with m.If(self.en):
-            m.d.sync += out.eq(Value.cast(rd.data))
+            m.d.sync += out.eq(read)
         return m
 
     def _elaborate_ecp5(self):
