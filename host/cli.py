@@ -82,7 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=1, help="nextpnr's seed (default 1)")
     synth.add_argument("--pnr-option", action="append", default=[], metavar="ARG",
                        help="one more nextpnr argument after the flow's own, written "
-                            "with '=' (repeat it): --pnr-option=--placer-heap-critexp=4")
+                            "with '=' (repeat it): --pnr-option=--tmg-ripup")
     synth.set_defaults(handler="tickgate.hw.synth:synth_main")
     bitstream = hw_sub.add_parser(
         "bitstream", help="board image: Verilog, recipes, synthesis report, then "
