@@ -32,8 +32,9 @@ Contract
 * Reset clears the valid bits, the credits and the FIFO; the data registers have no reset.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
-``count``, ring pointer, min/max leaf pointer and previous price (LUT RAM: small, and read
-straight after the handshake); in the blocks the five smoothed values (:mod:`.smooth`, LUT
+``count``, ring pointer and min/max leaf pointer (LUT RAM: small, and read straight after
+the handshake), the previous price (LUT RAM, read a stage later); in the blocks the five
+smoothed values (:mod:`.smooth`, LUT
 RAM), the price rings and window sums (:mod:`.window`, block RAM) and the min/max trees
 (:mod:`.minmax`, block RAM, with write-forwarding of the path nodes to a tick
 ``HAZARD_DISTANCE`` cycles behind). Each block reads its state in one cycle and writes it
@@ -48,14 +49,14 @@ later from two fabric registers)::
 
     0  hazard check (its own delay line), credits; meta RAM read; EMA fast/slow state read
     1  fresh = count == 0 | RESET, the min/max leaf pointer and the count's saturation;
-       window: ring read and write (the ring pointer straight from the meta RAM: it is not
-       rewound on a reset), price**2 into the multipliers
-    2  count and pointer update, meta RAM write, price - prev; EMA subtract into the
-       multipliers; RSI gain/loss state read; window: count against the windows;
-       min/max: leaf write, sibling reads
-    3  RSI up/down moves; MACD-signal state read; window: price**2 summed; min/max masks,
-       forwarding matches
-    4  EMA add; RSI subtract into the multipliers; window: ring data -> momentum,
+       window: ring read at ptr - n, written in stage 2 (the ring pointer from the meta
+       RAM, registered: it is not rewound on a reset), price**2 into the multipliers
+    2  count and pointer update, meta and previous-price RAM writes, price - prev; EMA
+       subtract into the multipliers; RSI gain/loss state read; window: count against the
+       windows; min/max: leaf write, sibling reads
+    3  RSI up/down moves, RSI fresh (clears the blocks' state registers); MACD-signal state
+       read; window: price**2 summed; min/max masks, forwarding matches
+    4  EMA add; RSI subtract into the multipliers; signal fresh; window: ring data -> momentum,
        price - old, old**2 into the multipliers, sums RAM read; min/max: RAM data or
        forwarded nodes into registers
     5  EMA out, write-back; macd = fast - slow; signal: fast - slow - signal (one
@@ -91,7 +92,7 @@ from .layouts import CONFIG_LAYOUT, FEATURE_PAYLOAD, TICK_LAYOUT, TICK_PAYLOAD
 from .minmax import MinMaxTree
 from .params import EngineParams
 from .pipe import Delays
-from .primitives import LocalRegister
+from .primitives import LocalRegister, RegisteredMemory
 from .records import FRAC_BITS, FeatureValid, TickFlag
 from .smooth import Smooth
 from .window import WindowSums
@@ -114,10 +115,11 @@ _META_WINDOW = 3
 
 
 def meta_layout(params: EngineParams) -> data.StructLayout:
-    """Return the layout of a symbol's entry in the engine's own state RAM."""
+    """Return the layout of a symbol's entry in the engine's own state RAM (the previous
+    price has a RAM of its own, read a stage later)."""
     return data.StructLayout({
         "count": unsigned(32), "ptr": unsigned(params.ring_bits),
-        "pos": unsigned(params.minmax_bits), "prev": signed(32),
+        "pos": unsigned(params.minmax_bits),
     })
 
 
@@ -157,7 +159,7 @@ class IndicatorEngine(wiring.Component):
 
     def __init__(self, params: EngineParams = EngineParams()) -> None:  # noqa: B008
         self.params = params
-        #: Count, ring pointer, min/max leaf pointer and previous price of each symbol.
+        #: Count, ring pointer and min/max leaf pointer of each symbol.
         #: (Simulators may read and write its rows: ``engine.meta[symbol]``.)
         self.meta = MemoryData(shape=meta_layout(params), depth=params.n_symbols, init=[])
         self._out_stage = self.out_stages(params)
@@ -184,9 +186,10 @@ class IndicatorEngine(wiring.Component):
         # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
         m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1)
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1)
-        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True)
-        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS)
-        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS)
+        # The signal and RSI blocks start from zero and take ``fresh`` in their cycle 1.
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True, fresh_cycle=1)
+        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1)
+        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1)
         m.submodules.window = win = WindowSums(p)
         m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
         for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
@@ -269,6 +272,13 @@ class IndicatorEngine(wiring.Component):
         m.d.comb += meta_rd.addr.eq(tick0.symbol[:sym_bits])
         meta1 = Signal(meta_layout(p), reset_less=True)
         m.d.sync += meta1.eq(meta_rd.data)
+        # The previous price, first needed in stage 2, in a LUT RAM of its own read in stage
+        # 1 from its own address register (RegisteredMemory): the input symbol addresses
+        # only the meta RAM's count and pointers straight after the handshake, not the price.
+        m.submodules.prev = prev_ram = RegisteredMemory(signed(32), n, distributed=True,
+                                                        name="prev")
+        m.d.comb += [prev_ram.en.eq(1), prev_ram.rd_addr.eq(tick0.symbol[:sym_bits])]
+        prev2 = prev_ram.rd_data
 
         # Stage 1: fresh; the leaf pointer (the min/max block's RAM addresses) and the
         # count's saturation worked out a stage ahead. A symbol's row is written only with a
@@ -302,36 +312,48 @@ class IndicatorEngine(wiring.Component):
                       "slow": local(fresh1, "ema_slow_fresh")}
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
         win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
-        # The ring addresses (stage 1) worked out in stage 0 from the meta RAM's read, one
-        # register per ring next to its block RAMs.
-        ptr0, sym0 = meta_rd.data.ptr, tick0.symbol[:sym_bits]
+        # The ring addresses (stage 1): the meta RAM's ring pointer straight into a register
+        # of its own (no logic behind the LUT RAM read), the symbol into a register per ring;
+        # the read tap ``ptr - n`` is worked out behind them in stage 1, in front of the
+        # block RAMs' own address registers.
+        ring_ptr1 = local(meta_rd.data.ptr, "ring_ptr")
         ring_addr = {}
         for name in ("sma", "roc"):
-            tap = (ptr0 - getattr(self.config, f"n_{name}"))[:p.ring_bits]
-            ring_addr[f"rd_{name}"] = local(Cat(tap, sym0), f"ring_{name}_rd")
-            ring_addr[f"wr_{name}"] = local(Cat(ptr0, sym0), f"ring_{name}_wr")
+            ring_sym1 = local(tick0.symbol[:sym_bits], f"ring_{name}_sym")
+            tap = (ring_ptr1 - getattr(cfg[1], f"n_{name}"))[:p.ring_bits]
+            ring_addr[f"rd_{name}"] = Cat(tap, ring_sym1)
+            ring_addr[f"wr_{name}"] = Cat(ring_ptr1, ring_sym1)
 
         # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
         count_before2 = Mux(fresh2, 0, meta2.count)
         count_after2 = Mux(fresh2, 1, Mux(saturated2, _COUNT_MAX, meta2.count + 1))
         mm_n2 = cfg[2].n_minmax
+        # The two RAMs' write enables and addresses from registers of their own (live[2] and
+        # the symbol): no logic and no shared register in front of their LUT RAM cells.
         m.d.comb += [
-            meta_wr.addr.eq(sym[2][:sym_bits]), meta_wr.en.eq(live[2]),
+            meta_wr.addr.eq(local(sym[1][:sym_bits], "meta_wa")),
+            meta_wr.en.eq(local(live[1], "meta_we")),
             meta_wr.data.count.eq(count_after2),
             meta_wr.data.ptr.eq(meta2.ptr + 1),
             meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
-            meta_wr.data.prev.eq(price2),
+            prev_ram.wr_addr.eq(local(sym[1][:sym_bits], "prev_wa")),
+            prev_ram.wr_en.eq(local(live[1], "prev_we")),
+            prev_ram.wr_data.eq(price2),
         ]
         count3 = Signal(32, reset_less=True)
         delta3 = Signal(signed(33), reset_less=True)
         neg_delta3 = Signal(signed(33), reset_less=True)
         m.d.sync += [
             count3.eq(Mux(good[2], count_after2, 0)),
-            delta3.eq(Mux(fresh2, 0, price2 - meta2.prev)),
-            neg_delta3.eq(Mux(fresh2, 0, meta2.prev - price2)),
+            delta3.eq(Mux(fresh2, 0, price2 - prev2)),
+            neg_delta3.eq(Mux(fresh2, 0, prev2 - price2)),
         ]
-        fresh = {k: at(fresh2, 2, k) for k in (2, 4, 5)}
+        # ``fresh`` of the signal and RSI blocks (their cycle 1), a copy of each block's own:
+        # it clears the block's state register (see Smooth's ``fresh_cycle``).
+        block_fresh = {"gain": local(fresh2, "gain_fresh"), "loss": local(fresh2, "loss_fresh"),
+                       "signal": local(at(fresh2, 2, _SIGNAL_IN), "signal_fresh")}
+        assert _RSI_IN + 1 == 3 and _SIGNAL_IN + 1 == 4
 
         # Stage 3: the RSI moves.
         up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
@@ -351,17 +373,17 @@ class IndicatorEngine(wiring.Component):
                 block.i_fresh.eq(ema_fresh2[name]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
-        for block, target in ((gain, up4), (loss, down4)):
+        for block, target, name in ((gain, up4, "gain"), (loss, down4, "loss")):
             m.d.comb += [
                 block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(rsi_sym2),
-                block.i_fresh.eq(fresh[_RSI_IN + 2]), block.i_init.eq(0),
+                block.i_fresh.eq(block_fresh[name]), block.i_init.eq(0),
                 block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
         assert _SIGNAL_IN + 2 == ema_stage
         m.d.comb += [
             sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
-            sig.i_fresh.eq(fresh[_SIGNAL_IN + 2]), sig.i_init.eq(0),
+            sig.i_fresh.eq(block_fresh["signal"]), sig.i_init.eq(0),
             sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
             sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
         ]
@@ -440,6 +462,8 @@ class IndicatorEngine(wiring.Component):
         rp = Signal(range(depth))
         level = Signal(range(depth + 1))
         nonempty = Signal()
+        level_one = Signal()     # level == 1
+        level_many = Signal()    # level >= 2
         ready = self.o_feature.ready
         push = Signal()
         take = Signal()
@@ -453,9 +477,13 @@ class IndicatorEngine(wiring.Component):
         wp_next = Mux(rst, 0, wp + push)
         rp_next = Mux(rst, 0, rp + take)
         level_next = level + push - take
-        nonempty_next = Mux(rst, 0, level_next != 0)
+        # level_next != 0 without the adder: a push leaves a record in the FIFO, and without
+        # one it keeps one if it holds two or more, or one that is not taken (take is
+        # nonempty & ready, and level == 1 implies nonempty).
+        nonempty_next = Mux(rst, 0, push | level_many | (level_one & ~ready))
         m.d.sync += [wp.eq(wp_next), rp.eq(rp_next), level.eq(level_next),
-                     nonempty.eq(nonempty_next)]
+                     nonempty.eq(nonempty_next),
+                     level_one.eq(level_next == 1), level_many.eq(level_next >= 2)]
         write_next = Mux(rst, 0, valid[top - 1])
 
         record_bits = record.as_value()

@@ -89,6 +89,17 @@ class RegisteredMemory(Elaboratable):
     ``data`` (a :class:`~amaranth.hdl.MemoryData`, for simulators that poke rows) is used
     by the behavioural elaboration only; the contents start at zero either way.
 
+    ``write_registered=True`` registers ``wr_addr``, ``wr_data`` and ``wr_en`` once more: a
+    write presented in cycle ``t`` lands at the end of cycle ``t + 1`` (a read in cycle
+    ``t + 1`` still returns the old contents). On ECP5 the write enable and address come
+    from copies of their own (:class:`LocalRegister`), one per group of
+    :attr:`WRITE_GROUP` blocks, and the data from a register per block: a wide RAM spread
+    over many block RAMs then has no net from one register, or from logic, to all of them.
+
+    ``clearable=True`` (LUT RAM only) adds ``rd_clear``: high in cycle ``t + 1``, it makes
+    the ``rd_data`` of cycle ``t + 2`` zero (the output register's synchronous clear, which
+    ECP5 flip-flops have: no logic between the read and the register, none after it).
+
     ``distributed=True`` asks for LUT RAM on every platform (``ram_style = "distributed"``),
     for small state RAMs whose data feeds arithmetic: ``rd_addr`` goes into the RAM's own
     address register (a :class:`LocalRegister`, next to the LUT RAM), the asynchronous read
@@ -98,9 +109,19 @@ class RegisteredMemory(Elaboratable):
     register sits in the RAM's row, far from the logic, these are fabric flip-flops.
     """
 
+    #: Block RAMs that share one copy of the registered write enable and address.
+    WRITE_GROUP = 8
+
     def __init__(self, shape, depth: int, *, collision: bool = False,
                  data: MemoryData | None = None, distributed: bool = False,
+                 write_registered: bool = False, clearable: bool = False,
                  name: str = "mem") -> None:
+        if write_registered and (collision or distributed):
+            raise ValueError("write_registered goes with neither collision nor distributed")
+        if clearable and not distributed:
+            raise ValueError("clearable goes with distributed only")
+        self.clearable = clearable
+        self.write_registered = write_registered
         self.shape = shape
         self.depth = depth
         self.collision = collision
@@ -115,6 +136,8 @@ class RegisteredMemory(Elaboratable):
         self.wr_addr = Signal(self.addr_bits, name=f"{name}_wr_addr")
         self.wr_data = Signal(shape, name=f"{name}_wr_data")
         self.wr_en = Signal(name=f"{name}_wr_en")
+        #: With ``clearable=True``: zero the output register (see the class doc).
+        self.rd_clear = Signal(name=f"{name}_rd_clear") if clearable else None
 
     def elaborate(self, platform):
         if is_ecp5(platform) and not self.distributed:
@@ -137,13 +160,25 @@ class RegisteredMemory(Elaboratable):
             m.d.comb += [rd.addr.eq(self.rd_addr), rd.en.eq(self.en)]
         wr = mem.write_port()
         out = Signal(self.width, name="out", reset_less=True)
+        wr_addr, wr_data, wr_en = self.wr_addr, Value.cast(self.wr_data), self.wr_en
+        if self.write_registered:
+            regs = (Signal.like(wr_addr, name="wr_addr_r", reset_less=True),
+                    Signal(len(wr_data), name="wr_data_r", reset_less=True),
+                    Signal(name="wr_en_r", reset_less=True))
+            with m.If(self.en):
+                m.d.sync += [r.eq(v) for r, v in zip(regs, (wr_addr, wr_data, wr_en),
+                                                     strict=True)]
+            wr_addr, wr_data, wr_en = regs
         m.d.comb += [
-            wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data),
-            wr.en.eq(self.en & self.wr_en),
+            wr.addr.eq(wr_addr), wr.data.eq(wr_data),
+            wr.en.eq(self.en & wr_en),
             Value.cast(self.rd_data).eq(out),
         ]
+        read = Value.cast(rd.data)
+        if self.rd_clear is not None:
+            read = Mux(self.rd_clear, 0, read)
         with m.If(self.en):
-            m.d.sync += out.eq(Value.cast(rd.data))
+            m.d.sync += out.eq(read)
         return m
 
     def _elaborate_ecp5(self):
@@ -156,6 +191,24 @@ class RegisteredMemory(Elaboratable):
         en = self.en
         wr_data = Value.cast(self.wr_data)
         padded = Cat(wr_data, Const(0, n_wide * mode - self.width))
+        n_blocks = n_deep * n_wide
+        if self.write_registered:
+            # One register per data bit (each feeds one block), a copy of the enable and
+            # the address per group of WRITE_GROUP blocks.
+            padded_r = Signal(len(padded), name=f"{self.name}_wr_data_r", reset_less=True)
+            with m.If(en):
+                m.d.sync += padded_r.eq(padded)
+            padded = padded_r
+            group_we, group_addr = [], []
+            for g in range(-(-n_blocks // self.WRITE_GROUP)):
+                we_r = LocalRegister(1, enable=True, name=f"{self.name}_we{g}")
+                addr_r = LocalRegister(self.addr_bits, enable=True, name=f"{self.name}_wa{g}")
+                m.submodules[f"we{g}"] = we_r
+                m.submodules[f"wa{g}"] = addr_r
+                m.d.comb += [we_r.d.eq(self.wr_en), we_r.en.eq(en),
+                             addr_r.d.eq(self.wr_addr), addr_r.en.eq(en)]
+                group_we.append(we_r.q)
+                group_addr.append(addr_r.q)
 
         def addr_pins(addr: Value, prefix: str) -> dict:
             word = Cat(Const(0, shift), addr[:low_bits])
@@ -170,14 +223,19 @@ class RegisteredMemory(Elaboratable):
             return d2
 
         rd_hi = self.rd_addr[low_bits:] if sel_bits else None
-        wr_hi = self.wr_addr[low_bits:] if sel_bits else None
+        wr_hi = self.wr_addr[low_bits:] if sel_bits else None   # collision only
         rows_b = []
         rows_a = []
         for row in range(n_deep):
-            we = self.wr_en if not sel_bits else self.wr_en & (wr_hi == row)
             dob_row = []
             doa_row = []
             for col in range(n_wide):
+                if self.write_registered:
+                    group = (row * n_wide + col) // self.WRITE_GROUP
+                    wr_en, wr_addr = group_we[group], group_addr[group]
+                else:
+                    wr_en, wr_addr = self.wr_en, self.wr_addr
+                we = wr_en if not sel_bits else wr_en & (wr_addr[low_bits:] == row)
                 dob = Signal(18, name=f"dob_{row}_{col}")
                 doa = Signal(18, name=f"doa_{row}_{col}")
                 data_in = Cat(padded[col * mode:(col + 1) * mode], Const(0, 18 - mode))
@@ -190,7 +248,7 @@ class RegisteredMemory(Elaboratable):
                     **{f"i_DIA{i}": data_in[i] for i in range(18)},
                     **{f"o_DOA{i}": doa[i] for i in range(18)},
                     **{f"o_DOB{i}": dob[i] for i in range(18)},
-                    **addr_pins(self.wr_addr, "ADA"),
+                    **addr_pins(wr_addr, "ADA"),
                     **addr_pins(self.rd_addr, "ADB"),
                 }
                 if mode == 18:   # byte enables on ADA0/ADA1

@@ -20,6 +20,10 @@ Ports and timing, in enabled cycles (every register, RAM read and write advances
   later, in cycle 1 (a caller whose cycle-0 valid is combinational from its input
   handshake gives its registered copy instead).
 * cycle 2: ``i_fresh``, ``i_init``, ``i_target``, ``i_alpha`` (combinational inputs).
+  With ``fresh_cycle=1`` ``i_fresh`` comes a cycle earlier, in cycle 1, and the initial
+  value is zero (``i_init`` is not used): a fresh tick's state is cleared in the RAM's
+  output register (its synchronous clear), so cycle 2 has no selection in front of the
+  subtraction.
 * cycle 5: ``o_x``, ``o_gap`` (registers; zero unless the slot is valid). The state RAM
   is written in this cycle.
 
@@ -34,8 +38,9 @@ at least :attr:`Smooth.WINDOW` = 6 cycles apart (read-before-write RAM).
 
 Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
 asynchronous read into a register and one more register, data in cycle 2; the second
-register sits next to the subtraction); cycle 2 the fresh selection and the
-subtraction, whose result goes straight into the multipliers' operand registers
+register sits next to the subtraction; with ``fresh_cycle=1`` it is cleared for a fresh
+tick); cycle 2 the fresh selection (unless ``fresh_cycle=1``) and the subtraction, whose
+result goes straight into the multipliers' operand registers
 (:class:`~.primitives.RegisteredMultiplier`, unsigned 18x18 partial products, one DSP each,
 products in cycle 4); cycle 4 the partial products summed with ``x`` (and with the gap)
 through one carry-save layer and one adder; cycle 5 the result.
@@ -71,9 +76,12 @@ class Smooth(wiring.Component):
     WINDOW = 6
 
     def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False,
-                 valid_cycle: int = 0) -> None:
+                 valid_cycle: int = 0, fresh_cycle: int = 2) -> None:
         if valid_cycle not in (0, 1):
             raise ValueError(f"valid_cycle must be 0 or 1, not {valid_cycle}")
+        if fresh_cycle not in (1, 2):
+            raise ValueError(f"fresh_cycle must be 1 or 2, not {fresh_cycle}")
+        self.fresh_cycle = fresh_cycle
         self.valid_cycle = valid_cycle
         self.n_symbols = n_symbols
         self.width = width
@@ -99,7 +107,9 @@ class Smooth(wiring.Component):
         en = self.en
 
         m.submodules.state = state = RegisteredMemory(signed(w), self.n_symbols,
-                                                      distributed=True, name="state")
+                                                      distributed=True,
+                                                      clearable=self.fresh_cycle == 1,
+                                                      name="state")
         m.d.comb += state.en.eq(en)
 
         # Slot bookkeeping: valid and address, cycles 1 .. 5.
@@ -119,7 +129,12 @@ class Smooth(wiring.Component):
         x2 = state.rd_data
 
         # Cycle 2: select the state, subtract; the multipliers register diff and alpha.
-        x_sel = Mux(self.i_fresh, self.i_init, x2)
+        # (fresh_cycle=1: a fresh tick's x2 is already zero, its initial value.)
+        if self.fresh_cycle == 1:
+            m.d.comb += state.rd_clear.eq(self.i_fresh)
+            x_sel = x2
+        else:
+            x_sel = Mux(self.i_fresh, self.i_init, x2)
         diff2 = Signal(signed(w + 1))
         if self.subtrahend:
             # target - sub - x = target + ~sub + ~x + 2: with a 1 appended below every

@@ -11,11 +11,14 @@ bit-exact with the model::
     mom    = price - ring[ptr - n_roc] if count >= n_roc else 0
     ring[ptr] = price
 
-The ring is held twice (one copy per read port: the ``n_sma`` and the ``n_roc`` tap). Both
-are written and read in the same cycle; a read at the written address (``n ==
-ring_depth``) returns the old price, as the model wants (read before write), and a tick
-reads only prices written by earlier ticks, so the ring needs no hazard distance of its
-own. ``sum``/``sumsq`` live in a third RAM, one entry per symbol.
+The ring is held twice (one copy per read port: the ``n_sma`` and the ``n_roc`` tap). A
+tick reads both in its cycle 0 and writes its price a cycle later (the write goes through
+registers of the RAM's own, :class:`~.primitives.RegisteredMemory` with
+``write_registered``), so a read at the written address (``n == ring_depth``) returns the
+old price, as the model wants (read before write); a tick reads only prices written by
+earlier ticks of its symbol, at least two cycles ahead, so the ring needs no hazard
+distance of its own and no two ports ever touch one address in a cycle. ``sum``/``sumsq``
+live in a third RAM, one entry per symbol.
 
 Formats: ``price`` signed 32-bit pips; ``sum`` signed 64-bit, ``sumsq`` unsigned 64-bit
 (modulo 2**64), ``mom`` signed 64-bit; squares from three 16x16 partial products each.
@@ -26,21 +29,23 @@ cycle in which the tick's inputs are presented (cycle 0):
 * cycle 0: ``i_valid``, ``i_sym``, ``i_price``, ``i_n_sma``, ``i_n_roc``, and each ring's
   read and write address, ``i_rd_sma``/``i_wr_sma`` and ``i_rd_roc``/``i_wr_roc``
   (``Cat(index, symbol)``: the write index is the ring pointer ``ptr``, the read index
-  ``ptr - n``; the caller registers them, one copy per ring, next to the ring's block
-  RAMs). The rings are read and written in this cycle.
+  ``ptr - n``; the caller works them out from registers of its own: the read address goes
+  straight to the block RAMs' address registers). The rings are read in this cycle and
+  written at the end of the next.
 * cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
 * cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
   >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
   the slot is valid.
 
-Latency 7 cycles, one tick per cycle. Stage map: cycle 0 ring read and write (block RAM with
+Latency 7 cycles, one tick per cycle. Stage map: cycle 0 ring read (block RAM with
 its output register, :class:`~.primitives.RegisteredMemory`, data in cycle 2, registered
 once more in cycle 3: the rings spread over many block RAMs), price**2 operands into the
-multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 count against the
+multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 ring write, count against the
 windows; cycle 2 price**2 partial products summed (plus 2); cycle 3 ring data: momentum,
 ``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read; cycle 5
-``d_sumsq = price**2 - old**2`` (carry-save layer and one adder), sums RAM data (zero for a
-fresh tick) into registers; cycle 6 ``sums + d`` (one adder from registers); cycle 7
+``d_sumsq = price**2 - old**2`` (a carry-save layer into registers, no adder), sums RAM
+data (zero for a fresh tick) into registers; cycle 6 ``sums + d`` (one adder from
+registers; for the squares a carry-save layer in front of it); cycle 7
 outputs, sums written back. The sums RAM is read in cycle 3 and written in cycle 7: two
 ticks of one symbol must be at least :attr:`WindowSums.WINDOW` = 5 cycles apart.
 """
@@ -123,14 +128,16 @@ class WindowSums(wiring.Component):
         sym = [dly.get(self.i_sym, i, "sym") for i in range(8)]
         price = [dly.get(self.i_price, i, "price") for i in range(4)]
 
-        # Cycle 0: both ring copies written at ptr, read at ptr - n; data in cycle 2 (the
-        # block RAM's output register), registered once more near the RAM (the 64-bit ring
-        # spreads over many block RAMs). With n = ring_depth the two addresses are equal:
-        # the read must return the old price.
+        # Cycle 0: both ring copies read at ptr - n, data in cycle 2 (the block RAM's output
+        # register), registered once more near the RAM (the ring spreads over many block
+        # RAMs); the write at ptr presented, it lands at the end of cycle 1 (the RAM's own
+        # registers: no logic in front of the 32 blocks' write enables). With n = ring_depth
+        # the two addresses are equal and the read returns the old price.
         depth = p.n_symbols * p.ring_depth
         taps3 = {}
         for name in ("sma", "roc"):
-            ring = RegisteredMemory(signed(32), depth, collision=True, name=f"ring_{name}")
+            ring = RegisteredMemory(signed(32), depth, write_registered=True,
+                                    name=f"ring_{name}")
             m.submodules[f"ring_{name}"] = ring
             m.d.comb += [
                 ring.en.eq(en),
@@ -194,18 +201,25 @@ class WindowSums(wiring.Component):
             m.d.sync += sums6.eq(Mux(fresh5, 0, sums.rd_data))
 
         # Cycle 5: d_sumsq = price**2 - (old**2 if full else 0)
-        #   = (price**2 + 2) + ~(full & ll:hh) + ~(full & hl << 17)  (a carry-save layer).
+        #   = (price**2 + 2) + ~(full & ll:hh) + ~(full & hl << 17),
+        # kept as a carry-save pair (sum, carry << 1) in registers: no carry chain behind
+        # the multipliers; the pair's addition joins the sum's own in cycle 6.
         full5 = dly.get(sma_full2, 3, "sma_full")
         old_low = Mux(full5, Cat(old_ll[:32], old_hh[:32]), 0)
         old_mid = Mux(full5, old_hl << 17, 0)
-        d_sumsq6 = Signal(unsigned(64), reset_less=True)
+        d_sumsq_s6 = Signal(unsigned(64), reset_less=True)
+        d_sumsq_c6 = Signal(unsigned(64), reset_less=True)
+        ops = [Signal(64, name=f"d_sumsq_{k}") for k in ("a", "b", "c")]
+        m.d.comb += [op.eq(v) for op, v in zip(
+            ops, (price_sq_plus2_5, ~Value.cast(old_low), ~Value.cast(old_mid)), strict=True)]
+        x, y, z = ops
         with m.If(en):
-            m.d.sync += d_sumsq6.eq(add3(m, price_sq_plus2_5, ~Value.cast(old_low),
-                                         ~Value.cast(old_mid), 64))
+            m.d.sync += [d_sumsq_s6.eq(x ^ y ^ z),
+                         d_sumsq_c6.eq(Cat(Const(0, 1), (x & y) | (x & z) | (y & z)))]
 
         # Cycle 6: sums = (0 if fresh else sums) + d: one adder from registers.
         new_sum = sums6.sum + d_sum6
-        new_sumsq = sums6.sumsq + d_sumsq6
+        new_sumsq = add3(m, sums6.sumsq, d_sumsq_s6, d_sumsq_c6, 64)
         outs = {name: Signal.like(getattr(self, name), name=f"{name[2:]}7", reset_less=True)
                 for name in ("o_sum", "o_sumsq", "o_mom", "o_sma_full", "o_roc_full")}
         with m.If(en):

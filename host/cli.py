@@ -79,6 +79,10 @@ def _build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--freq", type=float, default=150.0,
                        help="nextpnr's target clock in MHz (default 150); a target far above "
                             "what the design reaches makes routing slow")
+    synth.add_argument("--seed", type=int, default=1, help="nextpnr's seed (default 1)")
+    synth.add_argument("--pnr-option", action="append", default=[], metavar="ARG",
+                       help="one more nextpnr argument after the flow's own, written "
+                            "with '=' (repeat it): --pnr-option=--tmg-ripup")
     synth.set_defaults(handler="tickgate.hw.synth:synth_main")
     bitstream = hw_sub.add_parser(
         "bitstream", help="board image: Verilog, recipes, synthesis report, then "

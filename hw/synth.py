@@ -77,6 +77,16 @@ ECP5_85F = {"device": "LFE5U-85F", "arg": "--85k", "package": "CABGA381", "speed
 #: 60 % density limit and router2 route it (92 router2 iterations, measured 2026-11-25).
 CARD_PNR_OPTIONS = ("--placer-heap-beta", "0.6", "--router", "router2")
 
+#: nextpnr options for the engine alone: HeAP placement with more weight on timing
+#: (``--placer-heap-timingweight 25``, nextpnr's default 10) and a sharper criticality
+#: exponent (``--placer-heap-critexp 4``, default 2). The engine's worst paths are
+#: routing-bound. Fmax at seeds 1 / 2 with these options against the defaults, the same
+#: netlists (ECP5 chain alone, 2026-12-07): main at h3 124.50 / 124.12 against
+#: 112.08 / 102.48 MHz; c53ae69 107.68 / 120.51 against 114.46 / 116.08; e77db24
+#: 127.24 / 117.29 against 122.68 / 119.93; 5de9935 119.47 / 121.83 against 118.44 / 116.88.
+#: (The engine's figures before that date are with nextpnr's defaults.)
+ENGINE_PNR_OPTIONS = ("--placer-heap-timingweight", "25", "--placer-heap-critexp", "4")
+
 #: Physical LUTs taken by each LUT-based 7-series primitive.
 XC7_LUT_CELLS = {
     **{f"LUT{i}": 1 for i in range(1, 7)},
@@ -598,20 +608,26 @@ def build_card(n_symbols: int) -> Any:
 
 
 def synth_main(args) -> int:
-    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine]``."""
+    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine] [--seed S]
+    [--pnr-option ARG ...]``."""
     n_symbols = args.symbols
     core = getattr(args, "core", "card")
     freq = float(getattr(args, "freq", 150.0))
+    # Optional: nextpnr's seed and extra arguments (the flow's defaults when not given).
+    extra = {}
+    if getattr(args, "seed", None) is not None:
+        extra["seed"] = int(args.seed)
+    more = tuple(getattr(args, "pnr_option", None) or ())
     try:
         if core == "engine":
             report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols,
-                                freq_mhz=freq)
+                                freq_mhz=freq, pnr_options=ENGINE_PNR_OPTIONS + more, **extra)
         else:
             from tickgate.gateware.top import TOP_NAME
 
             report = synthesise(lambda: build_card(n_symbols), args.out, core_name=TOP_NAME,
                                 n_symbols=n_symbols, freq_mhz=freq,
-                                pnr_options=CARD_PNR_OPTIONS)
+                                pnr_options=CARD_PNR_OPTIONS + more, **extra)
     except SynthError as exc:
         print(f"tickgate hw synth: {exc}", file=sys.stderr)
         return 1

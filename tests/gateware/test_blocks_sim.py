@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
@@ -44,10 +45,12 @@ def test_config_layout_holds_every_register():
     assert config_to_int(config) == view.as_value().value
 
 
-def test_smooth_is_exact_over_the_full_range_with_stalls():
-    """Random x/target over the whole signed(50) range; four symbols, stalls on ``en``."""
+@pytest.mark.parametrize("fresh_cycle", [2, 1])
+def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle):
+    """Random x/target over the whole signed(50) range; four symbols, stalls on ``en``.
+    ``fresh_cycle=1``: ``fresh`` a cycle earlier and the initial value zero."""
     width = 50
-    dut = Smooth(4, width)
+    dut = Smooth(4, width, fresh_cycle=fresh_cycle)
     rng = random.Random(11)
     lo, hi = -2**(width - 1), 2**(width - 1) - 1
     values = [lo, hi, 0, -1, 1, lo + 1, hi - 1]
@@ -75,6 +78,8 @@ def test_smooth_is_exact_over_the_full_range_with_stalls():
                     fresh = rng.random() < 0.1
                     init, target, alpha = pick(), pick(), rng.choice(
                         [1, 2**18 - 1, 2**17, rng.randint(1, 2**18 - 1)])
+                    if fresh_cycle == 1:
+                        init = 0
                     x = init if fresh else state[addr]
                     x_new = x + (((target - x) * alpha) >> 18)
                     state[addr] = x_new
@@ -83,10 +88,11 @@ def test_smooth_is_exact_over_the_full_range_with_stalls():
                     slots.append((0, 0, 0, 0, 0, 0, 0, 0))
                 ctx.set(dut.i_valid, slots[-1][0])
                 ctx.set(dut.i_addr, slots[-1][1])
+                if len(slots) >= fresh_cycle + 1:
+                    ctx.set(dut.i_fresh, slots[-1 - fresh_cycle][2])
                 if len(slots) >= 3:
-                    _, _, fresh, init, target, alpha, _, _ = slots[-3]
-                    ctx.set(dut.i_fresh, fresh)
-                    ctx.set(dut.i_init, init)
+                    _, _, _, init, target, alpha, _, _ = slots[-3]
+                    ctx.set(dut.i_init, init if fresh_cycle == 2 else pick())
                     ctx.set(dut.i_target, target)
                     ctx.set(dut.i_alpha, alpha)
                 if len(slots) >= 6:

@@ -333,8 +333,9 @@ def test_card_elaborates_inside_the_synthesis_wrapper_for_both_flows(tmp_path):
 
 
 def test_the_card_is_placed_and_routed_with_the_congestion_options(monkeypatch, tmp_path):
-    """The whole card needs a lower placement density and router2 to route; the engine
-    keeps nextpnr's defaults (its figures stay comparable with the indicator issue's)."""
+    """The whole card needs a lower placement density and router2 to route; the engine is
+    placed with more weight on timing (its worst paths are routing-bound), routed by
+    nextpnr's default router."""
     calls = []
 
     def fake(make_core, out_dir, **kwargs):
@@ -349,4 +350,29 @@ def test_the_card_is_placed_and_routed_with_the_congestion_options(monkeypatch, 
     card, engine = calls
     assert card["pnr_options"] == synth.CARD_PNR_OPTIONS
     assert "--router" in card["pnr_options"] and "router2" in card["pnr_options"]
-    assert "pnr_options" not in engine
+    assert engine["pnr_options"] == synth.ENGINE_PNR_OPTIONS
+    assert "--placer-heap-timingweight" in engine["pnr_options"]
+    assert "--router" not in engine["pnr_options"]
+
+
+def test_synth_cli_passes_seed_and_extra_nextpnr_arguments(monkeypatch, tmp_path):
+    """``--seed`` and ``--pnr-option`` reach the flow, the options after the flow's own."""
+    from tickgate.host import cli
+
+    calls = []
+
+    def fake(make_core, out_dir, **kwargs):
+        calls.append(kwargs)
+        return {"design": "stand-in"}
+
+    monkeypatch.setattr(synth, "synthesise", fake)
+    base = ["hw", "synth", "--json", "--out", str(tmp_path), "--symbols", "8"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main([*base, "--core", "engine", "--seed", "2",
+                         "--pnr-option=--tmg-ripup"]) == 0
+        assert cli.main([*base, "--core", "card", "--pnr-option=--tmg-ripup"]) == 0
+    engine, card = calls
+    assert engine["seed"] == 2
+    assert engine["pnr_options"] == (*synth.ENGINE_PNR_OPTIONS, "--tmg-ripup")
+    assert card["seed"] == 1
+    assert card["pnr_options"] == (*synth.CARD_PNR_OPTIONS, "--tmg-ripup")
