@@ -1,4 +1,5 @@
-"""Pipeline helpers shared by the engine's blocks: delay lines, a three-operand adder.
+"""Pipeline helpers shared by the engine's blocks: delay lines, a carry-save layer, a
+three-operand adder.
 
 The engine's pipeline is free-running (no global enable: a stalled output is absorbed by its
 output FIFO, and the input takes a tick only while the FIFO has room for it); the blocks
@@ -12,7 +13,7 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Signal, Value
 from amaranth.lib import data
 
-__all__ = ["Delays", "add3"]
+__all__ = ["Delays", "add3", "carry_save"]
 
 
 class Delays:
@@ -55,18 +56,28 @@ class Delays:
         return line[n]
 
 
+def carry_save(m: Module, a: Value, b: Value, c: Value, width: int, *,
+               name: str = "csa") -> tuple[Signal, Signal]:
+    """Return ``(sum, carry)`` of one carry-save (3:2) layer over ``width`` bits, one LUT per
+    bit each: ``a + b + c == sum + (carry << 1)`` modulo ``2**(width + 1)``. The operands go
+    through signals of their own (``<name>_a`` .. ``_c``), so the layer is one LUT level
+    whatever they are made of; the caller shifts ``carry`` (and fills its bit 0)."""
+    parts = [Signal(width, name=f"{name}_{k}") for k in ("a", "b", "c")]
+    s = Signal(width, name=f"{name}_sum")
+    carry = Signal(width, name=f"{name}_carry")
+    m.d.comb += [p.eq(Value.cast(v)) for p, v in zip(parts, (a, b, c), strict=True)]
+    x, y, z = parts
+    m.d.comb += [s.eq(x ^ y ^ z), carry.eq((x & y) | (x & z) | (y & z))]
+    return s, carry
+
+
 def add3(m: Module, a: Value, b: Value, c: Value, width: int, *, carry_in: int = 0) -> Value:
     """Return ``(a + b + c + carry_in) mod 2**width`` through one carry-save layer.
 
     ECP5 has no three-input adder: ``a + b + c`` is two carry chains in a row. A carry-save
-    layer (one LUT per bit) and one adder is faster. ``carry_in`` is 0 or 1 (it fills the
-    free bit 0 of the shifted carries), so ``a + b - c`` is ``add3(a, b, ~c, carry_in=1)``.
+    layer (one LUT per bit, :func:`carry_save`) and one adder is faster. ``carry_in`` is 0
+    or 1 (it fills the free bit 0 of the shifted carries), so ``a + b - c`` is
+    ``add3(a, b, ~c, carry_in=1)``.
     """
-    a, b, c = (Value.cast(v) for v in (a, b, c))
-    parts = [Signal(width, name=f"csa_{k}") for k in ("a", "b", "c")]
-    s = Signal(width, name="csa_sum")
-    carry = Signal(width, name="csa_carry")
-    m.d.comb += [p.eq(v) for p, v in zip(parts, (a, b, c), strict=True)]
-    x, y, z = parts
-    m.d.comb += [s.eq(x ^ y ^ z), carry.eq((x & y) | (x & z) | (y & z))]
+    s, carry = carry_save(m, a, b, c, width)
     return (s + Cat(Const(carry_in, 1), carry))[:width]

@@ -53,7 +53,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
-from .pipe import add3
+from .pipe import add3, carry_save
 from .primitives import RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["Smooth", "mulshr_parts"]
@@ -182,14 +182,8 @@ class Smooth(wiring.Component):
         o = Signal(n)
         m.d.comb += [e.eq(even), o.eq(odd)]
 
-        def csa(a, b, c):
-            s = Signal(n)
-            carry = Signal(n)
-            m.d.comb += [s.eq(a ^ b ^ c), carry.eq((a & b) | (a & c) | (b & c))]
-            return s, carry
-
-        sx, cx = csa(x4, e, o)
-        sg, cg = csa(gap4, ~e, ~o)
+        sx, cx = carry_save(m, x4, e, o, n, name="csa_x")
+        sg, cg = carry_save(m, gap4, ~e, ~o, n, name="csa_gap")
         o_x = Signal.like(self.o_x, name="x5", reset_less=True)
         o_gap = Signal.like(self.o_gap, name="gap5", reset_less=True)
         with m.If(en):

@@ -58,7 +58,7 @@ from amaranth.lib.wiring import In, Out
 
 from .layouts import WINDOW_BITS
 from .params import EngineParams
-from .pipe import Delays, add3
+from .pipe import Delays, add3, carry_save
 from .primitives import RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["WindowSums", "square_operands", "square_parts"]
@@ -209,13 +209,10 @@ class WindowSums(wiring.Component):
         old_mid = Mux(full5, old_hl << 17, 0)
         d_sumsq_s6 = Signal(unsigned(64), reset_less=True)
         d_sumsq_c6 = Signal(unsigned(64), reset_less=True)
-        ops = [Signal(64, name=f"d_sumsq_{k}") for k in ("a", "b", "c")]
-        m.d.comb += [op.eq(v) for op, v in zip(
-            ops, (price_sq_plus2_5, ~Value.cast(old_low), ~Value.cast(old_mid)), strict=True)]
-        x, y, z = ops
+        s5, carry5 = carry_save(m, price_sq_plus2_5, ~Value.cast(old_low),
+                                ~Value.cast(old_mid), 64, name="d_sumsq")
         with m.If(en):
-            m.d.sync += [d_sumsq_s6.eq(x ^ y ^ z),
-                         d_sumsq_c6.eq(Cat(Const(0, 1), (x & y) | (x & z) | (y & z)))]
+            m.d.sync += [d_sumsq_s6.eq(s5), d_sumsq_c6.eq(Cat(Const(0, 1), carry5))]
 
         # Cycle 6: sums = (0 if fresh else sums) + d: one adder from registers.
         new_sum = sums6.sum + d_sum6
