@@ -376,14 +376,14 @@ class IndicatorEngine(wiring.Component):
         for block, target, name in ((gain, up4, "gain"), (loss, down4, "loss")):
             m.d.comb += [
                 block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(rsi_sym2),
-                block.i_fresh.eq(block_fresh[name]), block.i_init.eq(0),
+                block.i_fresh.eq(block_fresh[name]),
                 block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
         assert _SIGNAL_IN + 2 == ema_stage
         m.d.comb += [
             sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
-            sig.i_fresh.eq(block_fresh["signal"]), sig.i_init.eq(0),
+            sig.i_fresh.eq(block_fresh["signal"]),
             sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
             sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
         ]

@@ -613,21 +613,18 @@ def synth_main(args) -> int:
     n_symbols = args.symbols
     core = getattr(args, "core", "card")
     freq = float(getattr(args, "freq", 150.0))
-    # Optional: nextpnr's seed and extra arguments (the flow's defaults when not given).
-    extra = {}
-    if getattr(args, "seed", None) is not None:
-        extra["seed"] = int(args.seed)
-    more = tuple(getattr(args, "pnr_option", None) or ())
+    seed = int(getattr(args, "seed", 1))
+    more = tuple(getattr(args, "pnr_option", None) or ())      # after the flow's own options
     try:
         if core == "engine":
             report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols,
-                                freq_mhz=freq, pnr_options=ENGINE_PNR_OPTIONS + more, **extra)
+                                freq_mhz=freq, pnr_options=ENGINE_PNR_OPTIONS + more, seed=seed)
         else:
             from tickgate.gateware.top import TOP_NAME
 
             report = synthesise(lambda: build_card(n_symbols), args.out, core_name=TOP_NAME,
                                 n_symbols=n_symbols, freq_mhz=freq,
-                                pnr_options=CARD_PNR_OPTIONS + more, **extra)
+                                pnr_options=CARD_PNR_OPTIONS + more, seed=seed)
     except SynthError as exc:
         print(f"tickgate hw synth: {exc}", file=sys.stderr)
         return 1
