@@ -49,13 +49,16 @@ later from two fabric registers)::
 
     0  hazard check (its own delay line), credits; meta RAM read; EMA fast/slow state read
     1  fresh = count == 0 | RESET, the min/max leaf pointer and the count's saturation;
-       window: ring read at ptr - n, written in stage 2 (the ring pointer from the meta
-       RAM, registered: it is not rewound on a reset), price**2 into the multipliers
-    2  count and pointer update, meta and previous-price RAM writes, price - prev; EMA
-       subtract into the multipliers; RSI gain/loss state read; window: count against the
-       windows; min/max: leaf write, sibling reads
+       the row's next count, ring pointer and leaf pointer (increments, the leaf
+       pointer's wrap); window: ring read at ptr - n, written in stage 2 (the ring pointer
+       from the meta RAM, registered: it is not rewound on a reset), price**2 into the
+       multipliers
+    2  count selection, meta and previous-price RAM writes (one multiplexer in front),
+       price - prev; EMA subtract into the multipliers; RSI gain/loss state read; window:
+       the count into a register; min/max: leaf write, sibling reads
     3  RSI up/down moves, RSI fresh (clears the blocks' state registers); MACD-signal state
-       read; window: price**2 summed; min/max masks, forwarding matches
+       read; window: count against the windows, price**2 summed; min/max masks,
+       forwarding matches
     4  EMA add; RSI subtract into the multipliers; signal fresh; window: ring data -> momentum,
        price - old, old**2 into the multipliers, sums RAM read; min/max: RAM data or
        forwarded nodes into registers
@@ -288,13 +291,24 @@ class IndicatorEngine(wiring.Component):
         reset1 = (tick1.flags & TickFlag.RESET).any()
         fresh1 = (meta1.count == 0) | reset1
         fresh2 = Signal(reset_less=True)
-        meta2 = Signal(meta_layout(p), reset_less=True)
-        pos2 = Signal(p.minmax_bits, reset_less=True)
+        count2 = Signal(32, reset_less=True)
         saturated2 = Signal(reset_less=True)
+        # The row's next count, ring pointer and leaf pointer, worked out here (the
+        # increments and the leaf pointer's wrap from registers) so that stage 2 is one
+        # multiplexer in front of the meta RAM's write data.
+        count_inc2 = Signal(32, reset_less=True)
+        ptr_next2 = Signal(p.ring_bits, reset_less=True)
+        pos_next2 = Signal(p.minmax_bits, reset_less=True)
+        n_minmax1 = cfg[1].n_minmax
+        pos_inc1 = meta1.pos + 1
         m.d.sync += [
-            fresh2.eq(fresh1), meta2.eq(meta1),
-            pos2.eq(Mux(reset1, 0, meta1.pos)),
+            fresh2.eq(fresh1), count2.eq(meta1.count),
             saturated2.eq(meta1.count == _COUNT_MAX),
+            count_inc2.eq(meta1.count + 1),
+            ptr_next2.eq(meta1.ptr + 1),
+            # After a reset the leaf pointer is 0, so the next one is 1 (or 0 if n == 1).
+            pos_next2.eq(Mux(reset1, Mux(n_minmax1 <= 1, 0, 1),
+                             Mux(pos_inc1 >= n_minmax1, 0, pos_inc1))),
         ]
 
         # Block RAM and LUT RAM addresses from each block's own registers (see
@@ -326,17 +340,16 @@ class IndicatorEngine(wiring.Component):
 
         # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
-        count_before2 = Mux(fresh2, 0, meta2.count)
-        count_after2 = Mux(fresh2, 1, Mux(saturated2, _COUNT_MAX, meta2.count + 1))
-        mm_n2 = cfg[2].n_minmax
+        count_before2 = Mux(fresh2, 0, count2)
+        count_after2 = Mux(fresh2, 1, Mux(saturated2, _COUNT_MAX, count_inc2))
         # The two RAMs' write enables and addresses from registers of their own (live[2] and
         # the symbol): no logic and no shared register in front of their LUT RAM cells.
         m.d.comb += [
             meta_wr.addr.eq(local(sym[1][:sym_bits], "meta_wa")),
             meta_wr.en.eq(local(live[1], "meta_we")),
             meta_wr.data.count.eq(count_after2),
-            meta_wr.data.ptr.eq(meta2.ptr + 1),
-            meta_wr.data.pos.eq(Mux(pos2 + 1 >= mm_n2, 0, pos2 + 1)),
+            meta_wr.data.ptr.eq(ptr_next2),
+            meta_wr.data.pos.eq(pos_next2),
             prev_ram.wr_addr.eq(local(sym[1][:sym_bits], "prev_wa")),
             prev_ram.wr_en.eq(local(live[1], "prev_we")),
             prev_ram.wr_data.eq(price2),

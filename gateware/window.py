@@ -40,8 +40,9 @@ cycle in which the tick's inputs are presented (cycle 0):
 Latency 7 cycles, one tick per cycle. Stage map: cycle 0 ring read (block RAM with
 its output register, :class:`~.primitives.RegisteredMemory`, data in cycle 2, registered
 once more in cycle 3: the rings spread over many block RAMs), price**2 operands into the
-multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 ring write, count against the
-windows; cycle 2 price**2 partial products summed (plus 2); cycle 3 ring data: momentum,
+multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 ring write, the count into a
+register; cycle 2 count against the windows, price**2 partial products summed (plus 2);
+cycle 3 ring data: momentum,
 ``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read; cycle 5
 ``d_sumsq = price**2 - old**2`` (a carry-save layer into registers, no adder), sums RAM
 data (zero for a fresh tick) into registers; cycle 6 ``sums + d`` (one adder from
@@ -148,16 +149,24 @@ class WindowSums(wiring.Component):
             taps3[name] = dly.get(ring.rd_data, 1, f"tap_{name}")
         old3 = taps3["sma"]
 
-        # Cycle 1: count (before this tick) against the windows.
-        n_sma1 = dly.get(self.i_n_sma, 1, "n_sma")
-        n_roc1 = dly.get(self.i_n_roc, 1, "n_roc")
-        sma_full2 = Signal(reset_less=True)     # an old price leaves the window
-        sma_ready2 = Signal(reset_less=True)    # the window, this tick included, holds n_sma prices
-        roc_full2 = Signal(reset_less=True)
+        # Cycle 1: the count (before this tick) into a register; cycle 2: against the
+        # windows (first needed in cycle 3).
+        count2 = Signal(32, reset_less=True)
         with m.If(en):
-            m.d.sync += [sma_full2.eq(self.i_count >= n_sma1),
-                         sma_ready2.eq(self.i_count + 1 >= n_sma1),
-                         roc_full2.eq(self.i_count >= n_roc1)]
+            m.d.sync += count2.eq(self.i_count)
+        n_sma2 = dly.get(self.i_n_sma, 2, "n_sma")
+        # count + 1 >= n  <=>  count >= n - 1 (signed: n = 0 gives -1), no adder in front.
+        n_sma_less1_2 = Signal(signed(len(self.i_n_sma) + 1), reset_less=True)
+        with m.If(en):
+            m.d.sync += n_sma_less1_2.eq(dly.get(self.i_n_sma, 1, "n_sma") - 1)
+        n_roc2 = dly.get(self.i_n_roc, 2, "n_roc")
+        sma_full3 = Signal(reset_less=True)     # an old price leaves the window
+        sma_ready3 = Signal(reset_less=True)    # the window, this tick included, holds n_sma prices
+        roc_full3 = Signal(reset_less=True)
+        with m.If(en):
+            m.d.sync += [sma_full3.eq(count2 >= n_sma2),
+                         sma_ready3.eq(count2 >= n_sma_less1_2),
+                         roc_full3.eq(count2 >= n_roc2)]
 
         # Squares: price**2 = (ll, hh, hl) products of cycle 0 (in cycle 2), summed (plus 2,
         # for the subtraction below) in cycle 2; old**2 products of cycle 3 (in cycle 5).
@@ -180,8 +189,7 @@ class WindowSums(wiring.Component):
         old_ll, old_hh, old_hl = products(old3, "old")
 
         # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).
-        full3 = dly.get(sma_full2, 1, "sma_full")
-        roc_full3 = dly.get(roc_full2, 1, "roc_full")
+        full3 = sma_full3
         mom4 = Signal(signed(64), reset_less=True)
         d_sum4 = Signal(signed(64), reset_less=True)
         with m.If(en):
@@ -204,7 +212,7 @@ class WindowSums(wiring.Component):
         #   = (price**2 + 2) + ~(full & ll:hh) + ~(full & hl << 17),
         # kept as a carry-save pair (sum, carry << 1) in registers: no carry chain behind
         # the multipliers; the pair's addition joins the sum's own in cycle 6.
-        full5 = dly.get(sma_full2, 3, "sma_full")
+        full5 = dly.get(sma_full3, 2, "sma_full")
         old_low = Mux(full5, Cat(old_ll[:32], old_hh[:32]), 0)
         old_mid = Mux(full5, old_hl << 17, 0)
         d_sumsq_s6 = Signal(unsigned(64), reset_less=True)
@@ -224,8 +232,8 @@ class WindowSums(wiring.Component):
                 outs["o_sum"].eq(Mux(valid[6], new_sum, 0)),
                 outs["o_sumsq"].eq(Mux(valid[6], new_sumsq, 0)),
                 outs["o_mom"].eq(dly.get(mom4, 2, "mom")),
-                outs["o_sma_full"].eq(dly.get(sma_ready2, 4, "sma_ready") & valid[6]),
-                outs["o_roc_full"].eq(dly.get(roc_full2, 4, "roc_full") & valid[6]),
+                outs["o_sma_full"].eq(dly.get(sma_ready3, 3, "sma_ready") & valid[6]),
+                outs["o_roc_full"].eq(dly.get(roc_full3, 3, "roc_full") & valid[6]),
             ]
         m.d.comb += [getattr(self, name).eq(reg) for name, reg in outs.items()]
 
