@@ -326,17 +326,13 @@ class IndicatorEngine(wiring.Component):
                       "slow": local(fresh1, "ema_slow_fresh")}
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
         win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
-        # The ring addresses (stage 1): the meta RAM's ring pointer straight into a register
-        # of its own (no logic behind the LUT RAM read), the symbol into a register per ring;
-        # the read tap ``ptr - n`` is worked out behind them in stage 1, in front of the
-        # block RAMs' own address registers.
-        ring_ptr1 = local(meta_rd.data.ptr, "ring_ptr")
-        ring_addr = {}
-        for name in ("sma", "roc"):
-            ring_sym1 = local(tick0.symbol[:sym_bits], f"ring_{name}_sym")
-            tap = (ring_ptr1 - getattr(cfg[1], f"n_{name}"))[:p.ring_bits]
-            ring_addr[f"rd_{name}"] = Cat(tap, ring_sym1)
-            ring_addr[f"wr_{name}"] = Cat(ring_ptr1, ring_sym1)
+        # The ring addresses (stage 1): the meta RAM's ring pointer and the symbol straight
+        # into registers of each ring's own (no logic behind the LUT RAM read);
+        # the window works out the read tap ``ptr - n`` behind them in stage 1, a
+        # subtractor per group of block RAMs, in front of their own address registers.
+        ring_addr = {name: Cat(local(meta_rd.data.ptr, f"ring_{name}_ptr"),
+                               local(tick0.symbol[:sym_bits], f"ring_{name}_sym"))
+                     for name in ("sma", "roc")}
 
         # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
@@ -407,12 +403,15 @@ class IndicatorEngine(wiring.Component):
         # The window's ring addresses come from the meta RAM's ring pointer raw: it runs on
         # across resets (only its offsets from the newest price matter, and
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
+        assert _WINDOW_IN == 1
         m.d.comb += [
             win.i_valid.eq(live[_WINDOW_IN]),
             win.i_sym.eq(win_sym1),
-            *(getattr(win, f"i_{name}").eq(addr) for name, addr in ring_addr.items()),
+            *(getattr(win, f"i_ring_{name}").eq(addr) for name, addr in ring_addr.items()),
             win.i_price.eq(tick[_WINDOW_IN].price),
-            win.i_n_sma.eq(cfg[_WINDOW_IN].n_sma), win.i_n_roc.eq(cfg[_WINDOW_IN].n_roc),
+            # A cycle ahead (see WindowSums; the window starts in stage 1): the registers
+            # as the handshake samples them.
+            win.i_n_sma.eq(self.config.n_sma), win.i_n_roc.eq(self.config.n_roc),
             win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),
         ]
         m.d.comb += [
@@ -487,16 +486,25 @@ class IndicatorEngine(wiring.Component):
             pop.eq(self.o_feature.valid & ready),
         ]
         rst = ResetSignal()
-        wp_next = Mux(rst, 0, wp + push)
-        rp_next = Mux(rst, 0, rp + take)
+        # The pointers' increments and the level's flags are worked out from registers;
+        # push and take (behind the output's ready) only pick among them: no adder behind
+        # ``ready``.
+        wp_inc = Signal(range(depth), init=1)
+        rp_inc = Signal(range(depth), init=1)
+        wp_next = Mux(rst, 0, Mux(push, wp_inc, wp))
+        rp_next = Mux(rst, 0, Mux(take, rp_inc, rp))
+        m.d.sync += [wp_inc.eq(Mux(push, wp_inc + 1, wp_inc)),
+                     rp_inc.eq(Mux(take, rp_inc + 1, rp_inc))]
         level_next = level + push - take
+        grows, shrinks = push & ~take, take & ~push
         # level_next != 0 without the adder: a push leaves a record in the FIFO, and without
         # one it keeps one if it holds two or more, or one that is not taken (take is
         # nonempty & ready, and level == 1 implies nonempty).
         nonempty_next = Mux(rst, 0, push | level_many | (level_one & ~ready))
         m.d.sync += [wp.eq(wp_next), rp.eq(rp_next), level.eq(level_next),
                      nonempty.eq(nonempty_next),
-                     level_one.eq(level_next == 1), level_many.eq(level_next >= 2)]
+                     level_one.eq(Mux(grows, level == 0, Mux(shrinks, level == 2, level == 1))),
+                     level_many.eq(Mux(grows, level >= 1, Mux(shrinks, level >= 3, level >= 2)))]
         write_next = Mux(rst, 0, valid[top - 1])
 
         record_bits = record.as_value()

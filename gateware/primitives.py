@@ -100,6 +100,13 @@ class RegisteredMemory(Elaboratable):
     the ``rd_data`` of cycle ``t + 2`` zero (the output register's synchronous clear, which
     ECP5 flip-flops have: no logic between the read and the register, none after it).
 
+    ``rd_sub_bits=k`` adds ``rd_sub`` (``k`` bits, presented a cycle *before* its
+    ``rd_addr``, in cycle ``t - 1``): the read address is ``rd_addr`` with its low ``k``
+    bits minus ``rd_sub``, modulo ``2**k`` (a ring's tap behind its pointer). On ECP5 each
+    group of :attr:`WRITE_GROUP` blocks registers its own copy of ``rd_sub``
+    (:class:`LocalRegister`) and has its own subtractor next to its blocks: no net from one
+    adder to all of them.
+
     ``distributed=True`` asks for LUT RAM on every platform (``ram_style = "distributed"``),
     for small state RAMs whose data feeds arithmetic: ``rd_addr`` goes into the RAM's own
     address register (a :class:`LocalRegister`, next to the LUT RAM), the asynchronous read
@@ -115,7 +122,9 @@ class RegisteredMemory(Elaboratable):
     def __init__(self, shape, depth: int, *, collision: bool = False,
                  data: MemoryData | None = None, distributed: bool = False,
                  write_registered: bool = False, clearable: bool = False,
-                 name: str = "mem") -> None:
+                 rd_sub_bits: int = 0, name: str = "mem") -> None:
+        if rd_sub_bits and collision:
+            raise ValueError("rd_sub_bits does not go with collision")
         if write_registered and (collision or distributed):
             raise ValueError("write_registered goes with neither collision nor distributed")
         if clearable and not distributed:
@@ -136,13 +145,31 @@ class RegisteredMemory(Elaboratable):
         self.wr_addr = Signal(self.addr_bits, name=f"{name}_wr_addr")
         self.wr_data = Signal(shape, name=f"{name}_wr_data")
         self.wr_en = Signal(name=f"{name}_wr_en")
+        if rd_sub_bits > self.addr_bits:
+            raise ValueError(f"rd_sub_bits {rd_sub_bits} exceeds the address's "
+                             f"{self.addr_bits} bits")
+        self.rd_sub_bits = rd_sub_bits
+        #: With ``rd_sub_bits``: subtracted from the read address's low bits (see above).
+        self.rd_sub = Signal(rd_sub_bits, name=f"{name}_rd_sub") if rd_sub_bits else None
         #: With ``clearable=True``: zero the output register (see the class doc).
         self.rd_clear = Signal(name=f"{name}_rd_clear") if clearable else None
+
+    def _read_address(self, m: Module, name: str) -> Value:
+        """Return the read address: ``rd_sub`` (through a register of its own, ``name``)
+        taken off ``rd_addr``'s low bits."""
+        if not self.rd_sub_bits:
+            return self.rd_addr
+        k = self.rd_sub_bits
+        sub = LocalRegister(k, enable=True, name=name)
+        m.submodules[name] = sub
+        m.d.comb += [sub.d.eq(self.rd_sub), sub.en.eq(self.en)]
+        return Cat((self.rd_addr[:k] - sub.q)[:k], self.rd_addr[k:])
 
     def elaborate(self, platform):
         if is_ecp5(platform) and not self.distributed:
             return self._elaborate_ecp5()
         m = Module()
+        rd_address = self._read_address(m, "rd_sub")
         attrs = {"ram_style": "distributed"} if self.distributed else None
         if self.data is not None:
             mem = memory.Memory(data=self.data, attrs=attrs)
@@ -153,11 +180,11 @@ class RegisteredMemory(Elaboratable):
             rd = mem.read_port(domain="comb")
             m.submodules.rd_addr = rd_addr = LocalRegister(self.addr_bits, enable=True,
                                                            name="rd_addr")
-            m.d.comb += [rd_addr.d.eq(self.rd_addr), rd_addr.en.eq(self.en),
+            m.d.comb += [rd_addr.d.eq(rd_address), rd_addr.en.eq(self.en),
                          rd.addr.eq(rd_addr.q)]
         else:
             rd = mem.read_port(domain="sync", transparent_for=())
-            m.d.comb += [rd.addr.eq(self.rd_addr), rd.en.eq(self.en)]
+            m.d.comb += [rd.addr.eq(rd_address), rd.en.eq(self.en)]
         wr = mem.write_port()
         out = Signal(self.width, name="out", reset_less=True)
         wr_addr, wr_data, wr_en = self.wr_addr, Value.cast(self.wr_data), self.wr_en
@@ -222,6 +249,10 @@ class RegisteredMemory(Elaboratable):
                 m.d.sync += [d1.eq(value), d2.eq(d1)]
             return d2
 
+        if self.rd_sub_bits and low_bits < self.rd_sub_bits:
+            raise ValueError("rd_sub_bits must lie within one block's address bits")
+        group_rd = [self._read_address(m, f"{self.name}_rs{g}")
+                    for g in range(-(-n_blocks // self.WRITE_GROUP))]
         rd_hi = self.rd_addr[low_bits:] if sel_bits else None
         wr_hi = self.wr_addr[low_bits:] if sel_bits else None   # collision only
         rows_b = []
@@ -249,7 +280,7 @@ class RegisteredMemory(Elaboratable):
                     **{f"o_DOA{i}": doa[i] for i in range(18)},
                     **{f"o_DOB{i}": dob[i] for i in range(18)},
                     **addr_pins(wr_addr, "ADA"),
-                    **addr_pins(self.rd_addr, "ADB"),
+                    **addr_pins(group_rd[(row * n_wide + col) // self.WRITE_GROUP], "ADB"),
                 }
                 if mode == 18:   # byte enables on ADA0/ADA1
                     ports["i_ADA0"] = Const(1)
@@ -292,13 +323,20 @@ class RegisteredMultiplier(Elaboratable):
     """``p = a * b`` with registered operands and a registered product (latency 2).
 
     ``a`` in enabled cycle ``t`` -> ``p`` in enabled cycle ``t + 2``; nothing moves while
-    ``en`` is low. Each operand is at most 18 bits if both are unsigned, else every
-    operand fits a signed 18-bit value (an unsigned one at most 17 bits). ``p`` has
-    ``len(a) + len(b)`` bits, signed if either operand is.
+    ``en`` is low. With ``fabric_operands`` the operands are the caller's own registers
+    (its cycle ``t + 1``): the DSP's operand registers are bypassed and only its product
+    register is used, so the route from the fabric to the DSP starts at a register.
+    Each operand is at most 18 bits if both are unsigned, else every operand fits a signed
+    18-bit value (an unsigned one at most 17 bits). ``p`` has ``len(a) + len(b)`` bits,
+    signed if either operand is.
     """
 
-    def __init__(self, a_shape, b_shape, *, name: str = "mul") -> None:
+    def __init__(self, a_shape, b_shape, *, name: str = "mul",
+                 fabric_operands: bool = False) -> None:
         a_shape, b_shape = Shape.cast(a_shape), Shape.cast(b_shape)
+        #: The operands are the caller's registers, presented a cycle later (in cycle
+        #: ``t + 1``); the multiplier's own operand registers are bypassed.
+        self.fabric_operands = fabric_operands
         self.any_signed = a_shape.signed or b_shape.signed
         for shape in (a_shape, b_shape):
             limit = 18 if not self.any_signed or shape.signed else 17
@@ -318,8 +356,12 @@ class RegisteredMultiplier(Elaboratable):
             a_r = Signal.like(self.a, name="a_r", reset_less=True)
             b_r = Signal.like(self.b, name="b_r", reset_less=True)
             p_r = Signal.like(self.p, name="p_r", reset_less=True)
-            with m.If(en):
-                m.d.sync += [a_r.eq(self.a), b_r.eq(self.b), p_r.eq(a_r * b_r)]
+            if self.fabric_operands:
+                with m.If(en):
+                    m.d.sync += p_r.eq(self.a * self.b)
+            else:
+                with m.If(en):
+                    m.d.sync += [a_r.eq(self.a), b_r.eq(self.b), p_r.eq(a_r * b_r)]
             m.d.comb += self.p.eq(p_r)
             return m
 
@@ -334,9 +376,11 @@ class RegisteredMultiplier(Elaboratable):
             b_bits = Cat(self.b, Const(0, 18 - len(self.b)))
         product = Signal(36, name="product")
         sign = Const(1 if self.any_signed else 0)
-        regs = {f"p_REG_{r}_{k}": v for r in ("INPUTA", "INPUTB", "OUTPUT")
+        clocked = ("OUTPUT",) if self.fabric_operands else ("INPUTA", "INPUTB", "OUTPUT")
+        regs = {f"p_REG_{r}_{k}": v for r in clocked
                 for k, v in (("CLK", "CLK0"), ("CE", "CE0"), ("RST", "RST0"))}
-        regs.update({f"p_REG_{r}_{k}": v for r in ("INPUTC", "PIPELINE")
+        regs.update({f"p_REG_{r}_{k}": v
+                     for r in ("INPUTA", "INPUTB", "INPUTC", "PIPELINE") if r not in clocked
                      for k, v in (("CLK", "NONE"), ("CE", "CE0"), ("RST", "RST0"))})
         m.submodules.mult = Instance(
             "MULT18X18D",

@@ -39,11 +39,13 @@ at least :attr:`Smooth.WINDOW` = 6 cycles apart (read-before-write RAM).
 Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
 asynchronous read into a register and one more register, data in cycle 2; the second
 register sits next to the subtraction; with ``fresh_cycle=1`` it is cleared for a fresh
-tick); cycle 2 the fresh selection (unless ``fresh_cycle=1``) and the subtraction, whose
-result goes straight into the multipliers' operand registers
-(:class:`~.primitives.RegisteredMultiplier`, unsigned 18x18 partial products, one DSP each,
-products in cycle 4); cycle 4 the partial products summed with ``x`` (and with the gap)
-through one carry-save layer and one adder; cycle 5 the result.
+tick); cycle 2 the fresh selection (unless ``fresh_cycle=1``) and the subtraction into
+fabric registers next to its adder; cycle 3 those registers straight into the multipliers
+(:class:`~.primitives.RegisteredMultiplier` with ``fabric_operands``: unsigned 18x18
+partial products, one DSP each, its operand registers bypassed, products in cycle 4 from
+its output register), so the long route to the DSPs' fixed sites starts at a register and
+not behind the subtraction's carry chain; cycle 4 the partial products summed with ``x``
+(and with the gap) through one carry-save layer and one adder; cycle 5 the result.
 """
 
 from __future__ import annotations
@@ -152,17 +154,17 @@ class Smooth(wiring.Component):
         with m.If(en):
             m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(self.i_alpha)]
 
-        # Cycles 2-4: unsigned partial products of diff's two's-complement bits U, where
+        # Cycles 3-4: unsigned partial products of diff's two's-complement bits U, where
         # diff = U - sign * 2**(w+1), so floor(diff * a / 2**18) =
         # floor(U * a / 2**18) - sign * a * 2**(w+1-18); the correction goes into x and gap.
         parts = mulshr_parts(w + 1)
         pp4 = []
         for i, (start, stop) in enumerate(parts):
             mul = RegisteredMultiplier(unsigned(stop - start), unsigned(ALPHA_BITS),
-                                       name=f"mul{i}")
+                                       name=f"mul{i}", fabric_operands=True)
             m.submodules[f"mul{i}"] = mul
-            m.d.comb += [mul.en.eq(en), mul.a.eq(diff2.as_unsigned()[start:stop]),
-                         mul.b.eq(self.i_alpha)]
+            m.d.comb += [mul.en.eq(en), mul.a.eq(diff3.as_unsigned()[start:stop]),
+                         mul.b.eq(alpha3)]
             pp4.append(mul.p)
         x4 = Signal(unsigned(w), reset_less=True)     # x - correction, modulo 2**w
         gap4 = Signal(unsigned(w + 1), reset_less=True)     # diff + correction + 1, modulo 2**(w+1)

@@ -26,12 +26,13 @@ Formats: ``price`` signed 32-bit pips; ``sum`` signed 64-bit, ``sumsq`` unsigned
 Ports and timing, in enabled cycles (everything advances only when ``en`` is high), from the
 cycle in which the tick's inputs are presented (cycle 0):
 
-* cycle 0: ``i_valid``, ``i_sym``, ``i_price``, ``i_n_sma``, ``i_n_roc``, and each ring's
-  read and write address, ``i_rd_sma``/``i_wr_sma`` and ``i_rd_roc``/``i_wr_roc``
-  (``Cat(index, symbol)``: the write index is the ring pointer ``ptr``, the read index
-  ``ptr - n``; the caller works them out from registers of its own: the read address goes
-  straight to the block RAMs' address registers). The rings are read in this cycle and
-  written at the end of the next.
+* cycle -1 (a cycle ahead of the tick): ``i_n_sma``, ``i_n_roc``, the windows. Each group
+  of a ring's block RAMs registers its own copy and works out its read index ``ptr - n``
+  with a subtractor of its own (:class:`~.primitives.RegisteredMemory`'s ``rd_sub``).
+* cycle 0: ``i_valid``, ``i_sym``, ``i_price``, and each ring's address ``i_ring_sma`` /
+  ``i_ring_roc`` (``Cat(ptr, symbol)``, from registers of the caller's own: the write
+  index is the ring pointer ``ptr``, the read index ``ptr - n``). The rings are read in
+  this cycle and written at the end of the next.
 * cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
 * cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
   >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
@@ -106,8 +107,7 @@ class WindowSums(wiring.Component):
             "en": In(1),
             "i_valid": In(1),
             "i_sym": In(sym_bits),
-            "i_rd_sma": In(ring_addr_bits), "i_rd_roc": In(ring_addr_bits),
-            "i_wr_sma": In(ring_addr_bits), "i_wr_roc": In(ring_addr_bits),
+            "i_ring_sma": In(ring_addr_bits), "i_ring_roc": In(ring_addr_bits),
             "i_price": In(signed(32)),
             "i_count": In(32),
             "i_fresh": In(1),
@@ -138,12 +138,13 @@ class WindowSums(wiring.Component):
         taps3 = {}
         for name in ("sma", "roc"):
             ring = RegisteredMemory(signed(32), depth, write_registered=True,
-                                    name=f"ring_{name}")
+                                    rd_sub_bits=p.ring_bits, name=f"ring_{name}")
             m.submodules[f"ring_{name}"] = ring
+            address = getattr(self, f"i_ring_{name}")
             m.d.comb += [
                 ring.en.eq(en),
-                ring.rd_addr.eq(getattr(self, f"i_rd_{name}")),
-                ring.wr_addr.eq(getattr(self, f"i_wr_{name}")), ring.wr_data.eq(self.i_price),
+                ring.rd_addr.eq(address), ring.rd_sub.eq(getattr(self, f"i_n_{name}")),
+                ring.wr_addr.eq(address), ring.wr_data.eq(self.i_price),
                 ring.wr_en.eq(self.i_valid),
             ]
             taps3[name] = dly.get(ring.rd_data, 1, f"tap_{name}")
@@ -154,12 +155,13 @@ class WindowSums(wiring.Component):
         count2 = Signal(32, reset_less=True)
         with m.If(en):
             m.d.sync += count2.eq(self.i_count)
-        n_sma2 = dly.get(self.i_n_sma, 2, "n_sma")
+        # (i_n_* come a cycle ahead: their delays are one longer.)
+        n_sma2 = dly.get(self.i_n_sma, 3, "n_sma")
         # count + 1 >= n  <=>  count >= n - 1 (signed: n = 0 gives -1), no adder in front.
         n_sma_less1_2 = Signal(signed(len(self.i_n_sma) + 1), reset_less=True)
         with m.If(en):
-            m.d.sync += n_sma_less1_2.eq(dly.get(self.i_n_sma, 1, "n_sma") - 1)
-        n_roc2 = dly.get(self.i_n_roc, 2, "n_roc")
+            m.d.sync += n_sma_less1_2.eq(dly.get(self.i_n_sma, 2, "n_sma") - 1)
+        n_roc2 = dly.get(self.i_n_roc, 3, "n_roc")
         sma_full3 = Signal(reset_less=True)     # an old price leaves the window
         sma_ready3 = Signal(reset_less=True)    # the window, this tick included, holds n_sma prices
         roc_full3 = Signal(reset_less=True)

@@ -24,6 +24,9 @@ PRIMS = Path(__file__).resolve().parent / "ecp5_prims.v"
 BUILDS = {
     # ring_depth 16 with n_sma/n_roc up to 16 exercises the ring's same-address bypass.
     "icarus-ecp5-8sym": (EngineParams(n_symbols=8, ring_depth=16, minmax_depth=16), 600),
+    # 32 symbols x 256 prices: each ring is 16 block RAMs in two groups, each group with
+    # its own copy of the windows and its own tap subtractor.
+    "icarus-ecp5-32sym": (EngineParams(n_symbols=32, ring_depth=256, minmax_depth=16), 600),
 }
 
 
