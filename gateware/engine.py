@@ -247,21 +247,21 @@ class IndicatorEngine(wiring.Component):
         hazard = good0 & reduce(or_, in_flight, Const(0))
 
         # Credits: ticks accepted and not yet handed out; one more fits while there are
-        # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO).
+        # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO). The
+        # counter takes a tick in a cycle after its handshake (from valid1, a register), so
+        # ``accept`` drives no counter: the held count is ``occupied + valid1``.
         occupied = Signal(range(self.FIFO_DEPTH + 1))
         room = Signal()
         pop = Signal()
         m.d.comb += [
-            room.eq(occupied != self.FIFO_DEPTH),
+            room.eq(Mux(valid1, occupied != self.FIFO_DEPTH - 1,
+                        occupied != self.FIFO_DEPTH)),
             self.i_tick.ready.eq(room & ~hazard),
             accept.eq(self.i_tick.valid & self.i_tick.ready),
             self.o_hazard.eq(self.i_tick.valid & room & hazard),
-            self.o_busy.eq(occupied != 0),
+            self.o_busy.eq((occupied != 0) | valid1),
         ]
-        # Both outcomes of ``pop`` worked out from registers; ``accept``, the latest signal,
-        # picks one (a multiplexer, not an adder behind the handshake).
-        m.d.sync += occupied.eq(Mux(accept, Mux(pop, occupied, occupied + 1),
-                                    Mux(pop, occupied - 1, occupied)))
+        m.d.sync += occupied.eq(occupied + valid1 - pop)
         # live[k]: stage k holds a tick whose symbol has state.
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
