@@ -130,7 +130,8 @@ class Smooth(wiring.Component):
         m.d.comb += state.rd_addr.eq(self.i_addr)
         x2 = state.rd_data
 
-        # Cycle 2: select the state, subtract; the multipliers register diff and alpha.
+        # Cycle 2: select the state, subtract; diff, x and alpha into fabric registers (diff3,
+        # x3, alpha3), which feed the multipliers in cycle 3.
         # (fresh_cycle=1: a fresh tick's x2 is already zero, its initial value.)
         if self.fresh_cycle == 1:
             m.d.comb += state.rd_clear.eq(self.i_fresh)
