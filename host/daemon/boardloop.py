@@ -122,8 +122,8 @@ class TickPacker:
         price = np.empty(n, np.int64)
         flags = np.zeros(n, np.uint8)
         for i, (sym, pips) in enumerate(zip(batch.symbol, batch.pips, strict=True)):
-            base = self.base.get(sym)
-            if base is None or not _I32_MIN <= pips - base <= _I32_MAX:
+            base = self._held_base(sym, pips)
+            if base is None:
                 base = pips
                 self.base[sym] = base
                 board.set_symbol(sym, base=base, pos_limit=self.pos_limit)
@@ -140,8 +140,8 @@ class TickPacker:
     def pack_one(self, board: Board, symbol: int, pips: int, epoch: int) -> np.ndarray:
         """:meth:`pack` of a batch of one tick (the same record, fewer steps)."""
         flags = 0
-        base = self.base.get(symbol)
-        if base is None or not _I32_MIN <= pips - base <= _I32_MAX:
+        base = self._held_base(symbol, pips)
+        if base is None:
             base = pips
             self.base[symbol] = base
             board.set_symbol(symbol, base=base, pos_limit=self.pos_limit)
@@ -153,10 +153,16 @@ class TickPacker:
     def rehearsal_tick(self, symbol: int, pips: int, epoch: int) -> np.ndarray:
         """The record :meth:`pack_one` would give, built the same way, with nothing of the
         packer (sequence, bases) or the board moved: a rehearsal's tick."""
+        base = self._held_base(symbol, pips)
+        return _tick_record(pips - (pips if base is None else base), self.seq, epoch, symbol, 0)
+
+    def _held_base(self, symbol: int, pips: int) -> int | None:
+        """The symbol's base if ``pips`` is within int32 of it; None when it needs a new
+        one (a first tick, or a price that left the range)."""
         base = self.base.get(symbol)
         if base is None or not _I32_MIN <= pips - base <= _I32_MAX:
-            base = pips
-        return _tick_record(pips - base, self.seq, epoch, symbol, 0)
+            return None
+        return base
 
 
 def _tick_record(price: int, seq: int, epoch: int, symbol: int, flags: int) -> np.ndarray:

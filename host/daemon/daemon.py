@@ -459,24 +459,23 @@ class Daemon:
         return OrderIntent(self.symbols[rec[_SYMBOL]], rec[_SIDE], rec[_QTY], epoch,
                            rec[_ORDER_ID], arrived)
 
-    def _rehearse(self) -> bool:
+    def _rehearse(self) -> None:
         """One rehearsal of the tick-to-order path (:mod:`.rehearsal`) on the last tick
         frame: decoded by the client, through the feed's common case, then
-        :meth:`_rehearse_tick`; whether it went through."""
+        :meth:`_rehearse_tick`; counted in ``stats.rehearsals`` when it went through."""
         client, feed = self.client, self.feed
         if client is None or feed is None or self.executor is None:
-            return False
+            return
         t0 = time.perf_counter()
         frame = client.rehearse_tick_frame()
         if frame is None:
-            return False
+            return
         tick = frame.tick
         if not feed.rehearse_tick(tick.symbol, tick.epoch, tick.quote, tick.bid, tick.ask,
                                   tick.pip_size, self._rehearse_tick):
-            return False
+            return
         self.stats.rehearsals += 1
         self.stats.latency["rehearsal"].append((time.perf_counter() - t0) * 1e6)
-        return True
 
     def _rehearse_tick(self, symbol: str, epoch: int, quote: float) -> None:
         """:meth:`_on_tick`'s work in a rehearsal: the board's rehearsal of the tick, its

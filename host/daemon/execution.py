@@ -135,8 +135,7 @@ class Executor:
         if self.killed:
             self.stats.refused_killed += 1
             return False
-        if (self.stopping or self.paused or intent.symbol in self.busy
-                or intent.symbol in self.blocked or len(self._tasks) >= self.ex["max_queue"]):
+        if self._must_drop(intent.symbol):
             self.stats.dropped += 1
             return False
         self.busy.add(intent.symbol)
@@ -148,6 +147,13 @@ class Executor:
             self._sending.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
+
+    def _must_drop(self, symbol: str) -> bool:
+        """Whether an intent of ``symbol`` is dropped now (stopping, paused, the symbol busy
+        or blocked, too much in flight): :meth:`submit`'s rule, which :meth:`rehearse`
+        follows."""
+        return (self.stopping or self.paused or symbol in self.busy or symbol in self.blocked
+                or len(self._tasks) >= self.ex["max_queue"])
 
     def _send_now(self, intent: OrderIntent) -> _Sent | None:
         """The synchronous path: journal and write the intent's first money-moving request
@@ -238,11 +244,9 @@ class Executor:
         no write-ahead journal, the symbol busy, the client not connected or the rate
         limiter holding ``buy``). The daemon's rehearsal keeps this path in the CPU's caches
         between bursts (:mod:`.rehearsal`)."""
-        if (self.killed or self.stopping or self.paused or not self.inline
-                or not self.journal.has_ahead or len(self._tasks) >= self.ex["max_queue"]):
-            return None
         symbol = intent.symbol
-        if symbol in self.busy or symbol in self.blocked:
+        if (self.killed or self._must_drop(symbol) or not self.inline
+                or not self.journal.has_ahead):
             return None
         self.state.position(symbol)
         client = self.client

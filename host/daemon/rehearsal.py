@@ -42,7 +42,7 @@ same shape).
    ``send`` without it and ~38-54 µs with it (two pairs of 20 s runs, one other job on the
    machine), against ~40 µs within a burst.
 
-Nothing is sent to the venue, journaled or counted but :attr:`Rehearsal.count`; no client
+Nothing is sent to the venue, journaled or counted but the daemon's ``rehearsals``; no client
 id or ``req_id`` is used up; the board's state, counters and records and the packer's
 sequence are as without rehearsals (``tests/daemon/test_daemon_rehearsal.py`` checks each).
 A rehearsal costs tens of µs (the summary's ``latency.rehearsal``), so at the default 1 ms
@@ -67,10 +67,10 @@ log = get_logger(__name__)
 
 class Rehearsal:
     """Calls ``rehearse()`` whenever ``last_frame()`` (a ``perf_counter`` time) is at least
-    ``period_us`` old, checking every ``period_us``."""
+    ``period_us`` old, checking every ``period_us`` (``rehearse`` counts its own)."""
 
     def __init__(self, period_us: int, last_frame: Callable[[], float],
-                 rehearse: Callable[[], bool]) -> None:
+                 rehearse: Callable[[], object]) -> None:
         if period_us < 1000:
             raise ValueError("a rehearsal period is at least 1000 µs (the event loop's timers "
                              "count milliseconds: a shorter one would spin it)")
@@ -78,8 +78,6 @@ class Rehearsal:
         self._last_frame = last_frame
         self._rehearse = rehearse
         self._timer: asyncio.TimerHandle | None = None
-        #: Rehearsals that went through the path (the board or the order path).
-        self.count = 0
 
     def start(self) -> None:
         """Start checking (on the running loop)."""
@@ -103,8 +101,7 @@ class Rehearsal:
         idle = perf_counter() - self._last_frame()
         if idle >= self.period:
             try:
-                if self._rehearse():
-                    self.count += 1
+                self._rehearse()
             except Exception:
                 log.exception("rehearsal failed; rehearsals stopped (trading goes on)")
                 self._timer = None

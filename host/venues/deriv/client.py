@@ -69,6 +69,8 @@ from tickgate.host.venues.deriv.transport import Transport, open_transport
 from tickgate.host.venues.deriv.wire import TickFrame, decode_tick
 
 log = get_logger(__name__)
+#: An encoded request (:meth:`DerivClient.send_encoded_nowait`): its head, then ``req_id``.
+_WITH_REQ_ID = b"%b,\"req_id\":%d}"
 
 #: Calls that change an account: never retried, never replayed, never queued in an outage.
 NOT_IDEMPOTENT = frozenset({
@@ -251,7 +253,7 @@ class DerivClient:
         """
         transport, req_id, future = self._admit_now(call)
         try:
-            self._write(transport, call, b"%b,\"req_id\":%d}" % (head, req_id), None)
+            self._write(transport, call, _WITH_REQ_ID % (head, req_id), None)
         except BaseException:
             self._pending.pop(req_id, None)
             raise
@@ -267,7 +269,7 @@ class DerivClient:
         if (transport is None or not transport.is_open
                 or self.limiter.wait_time(call) > 0):
             return None
-        return b"%b,\"req_id\":%d}" % (head, 0)
+        return _WITH_REQ_ID % (head, 0)
 
     def rehearse_tick_frame(self) -> TickFrame | None:
         """Decode the last tick frame the fast path took, as :meth:`_on_message` does, and
