@@ -13,15 +13,16 @@ Contract
 --------
 * Every output word equals :meth:`.model.EngineModel.process` (see the model's docstring for
   the arithmetic and the fixed-point formats: ``Q.16`` pips, ``Q0.18`` alphas, 64-bit sums).
-* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8) from a tick's input handshake to its
-  record's ``valid``, when the output is not stalled (the record leaves straight from the
-  last stage's registers while the output FIFO is empty).
+* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8; the deep build's 11, below) from a
+  tick's input handshake to its record's ``valid``, when the output is not stalled (the
+  record leaves straight from the last stage's registers while the output FIFO is empty).
 * Throughput: one tick per cycle while no symbol recurs within :attr:`HAZARD_DISTANCE`
   cycles (e.g. round-robin over 6 or more symbols). A tick whose symbol is still in flight
   (state read but not yet written back) waits at the input (``ready`` low) until it is
   ``HAZARD_DISTANCE`` cycles behind the previous tick of its symbol: at most
   :attr:`HAZARD_WAIT` = ``HAZARD_DISTANCE - 1`` cycles (5), so one symbol alone runs at
-  one tick per 6 cycles.
+  one tick per 6 cycles. (The deep build takes the tick at once and it waits in its input
+  register; :meth:`IndicatorEngine.entry_cycles` states the timing of both as code.)
 * Backpressure: the pipeline never stops (no enable). Records leave through a
   :attr:`FIFO_DEPTH`-deep output FIFO (LUT RAM) that a record bypasses while it is empty
   and the output is ready; the input takes a tick only while the ticks accepted and not yet
@@ -30,6 +31,34 @@ Contract
 * A tick with ``symbol >= n_symbols`` reads and writes no state; its record echoes
   seq/ts/price/symbol/flags with ``valid = BAD_SYMBOL`` and every other word zero.
 * Reset clears the valid bits, the credits and the FIFO; the data registers have no reset.
+
+Deep build
+----------
+``IndicatorEngine(params, deep=True)`` trades latency for clock rate, bit for bit the same
+records: latency 11 cycles, :attr:`HAZARD_DISTANCE` 7 and :attr:`HAZARD_WAIT` 6 (the
+instance's attributes), one tick per cycle while no symbol recurs within 7 cycles. These
+changes each take a path of 7-8.5 ns on the ECP5-85F speed 6 off the critical list:
+
+* An input register. The tick is taken into it (with the registers it samples) and enters
+  stage 0 from there one cycle later, or, while its symbol is in flight, waits there;
+  whether it collides is worked out as it is taken, one bit per stage, so ``ready`` is a
+  register (no path from the payload or the hazard check to ``ready``) and the stage-0
+  RAM reads start from a register. ``o_hazard`` is a register too (a cycle late).
+* The smoothing blocks sum their products a cycle later, from fabric registers
+  (``Smooth(sum_register=True)``): the route from the DSPs' fixed sites ends at a register.
+  The EMA blocks then give their outputs in stage 6, so the MACD signal starts in stage 4
+  and ends in stage 10.
+* The window starts in stage 2 and takes its ring taps ``ptr - n`` from registers of each
+  ring's own, worked out in stage 1 (``WindowSums(tap_inputs=True)``): no subtractor
+  between a register and the 32 block RAMs of a ring, which span the die.
+* The min/max tree's valid (its leaf RAM's write enable) comes from a register of its
+  own, and the leaf pointer's wrap ``pos >= n - 1`` is compared against registers worked
+  out a cycle ahead (no adder in front of the compare).
+
+The card (:mod:`.top`) uses the default build: its tick-to-verdict budget is 16 cycles.
+The stage map below is the default build's; in the deep build stage 0 is the cycle after
+the handshake, the smoothing blocks take a stage more, and the window starts in stage 2.
+``tickgate hw synth --core engine --deep`` reports the deep build.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
 ``count``, ring pointer and min/max leaf pointer (LUT RAM: small, and read straight after
@@ -73,6 +102,8 @@ later from two fabric registers)::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
@@ -107,12 +138,11 @@ _COUNT_MAX = 2**32 - 1
 #: gains, +1 spare.
 SMOOTH_BITS = 50
 
-# Stages at which each block takes its first inputs (its cycle 0).
+# Stages at which each block takes its first inputs (its cycle 0); the window and the
+# MACD signal start a stage later in the deep build (see ``_stages``).
 _EMA_IN = 0
 _RSI_IN = 2
-_WINDOW_IN = 1
 _MINMAX_IN = 2
-_SIGNAL_IN = 3
 #: The meta RAM is read in stage 0 and written in stage 2.
 _META_WINDOW = 3
 
@@ -124,6 +154,25 @@ def meta_layout(params: EngineParams) -> data.StructLayout:
         "count": unsigned(32), "ptr": unsigned(params.ring_bits),
         "pos": unsigned(params.minmax_bits),
     })
+
+
+@dataclass
+class _Front:
+    """The deep build's input side: the tick in stage 0 and the cycle it enters."""
+
+    tick0: Value
+    last0: Value
+    good0: Value
+    cfg0: Value
+    #: High in the cycle the tick of stage 0 enters the pipeline.
+    enter: Signal
+    #: The low bits of the stage-0 tick's symbol for the hazard check (its own copy).
+    hazard_sym0: Value
+    #: A record handed out (driven by the output FIFO): a credit returns.
+    pop: Signal
+    #: Given the hazard delay line (live, symbol low bits) of stages 0 ..
+    #: HAZARD_DISTANCE-1, builds the hazard check, the credits and ``ready``.
+    connect_hazard: Callable[[list[Value], list[Value]], None]
 
 
 class IndicatorEngine(wiring.Component):
@@ -143,32 +192,48 @@ class IndicatorEngine(wiring.Component):
     FIFO_SLICES = 8
 
     @staticmethod
-    def out_stages(params: EngineParams) -> dict[str, int]:
+    def _stages(deep: bool) -> dict[str, int]:
+        """Return the stage at which each block takes its first inputs (its cycle 0)."""
+        smooth = Smooth.LATENCY + deep
+        # The signal block takes the EMAs' outputs in its cycle 2.
+        return {"ema": _EMA_IN, "rsi": _RSI_IN, "signal": _EMA_IN + smooth - 2,
+                "window": 1 + deep, "minmax": _MINMAX_IN}
+
+    @classmethod
+    def out_stages(cls, params: EngineParams, deep: bool = False) -> dict[str, int]:
         """Return the stage at which each block's outputs are registers."""
+        first = cls._stages(deep)
+        smooth = Smooth.LATENCY + deep
         return {
-            "ema": _EMA_IN + Smooth.LATENCY,
-            "rsi": _RSI_IN + Smooth.LATENCY,
-            "signal": _SIGNAL_IN + Smooth.LATENCY,
-            "window": _WINDOW_IN + WindowSums.LATENCY,
-            "minmax": _MINMAX_IN + MinMaxTree.timing(params)[0],
+            "ema": first["ema"] + smooth,
+            "rsi": first["rsi"] + smooth,
+            "signal": first["signal"] + smooth,
+            "window": first["window"] + WindowSums.LATENCY,
+            "minmax": first["minmax"] + MinMaxTree.timing(params)[0],
         }
 
     @classmethod
-    def timing(cls, params: EngineParams) -> tuple[int, int]:
-        """Return ``(LATENCY, HAZARD_DISTANCE)`` of a build, in cycles."""
-        distance = max(_META_WINDOW, Smooth.WINDOW, WindowSums.WINDOW,
+    def timing(cls, params: EngineParams, deep: bool = False) -> tuple[int, int]:
+        """Return ``(LATENCY, HAZARD_DISTANCE)`` of a build, in cycles (the latency from
+        the input handshake: the deep build's input register is one cycle of it)."""
+        distance = max(_META_WINDOW, Smooth.WINDOW + deep, WindowSums.WINDOW,
                        MinMaxTree.timing(params)[1])
-        return max(cls.out_stages(params).values()), distance
+        return max(cls.out_stages(params, deep).values()) + deep, distance
 
-    def __init__(self, params: EngineParams = EngineParams()) -> None:  # noqa: B008
+    def __init__(self, params: EngineParams = EngineParams(),  # noqa: B008
+                 *, deep: bool = False) -> None:
         self.params = params
+        #: The deep build (see the module doc): an input register, and a register stage
+        #: more in the smoothing blocks and the window's addressing.
+        self.deep = deep
         #: Count, ring pointer and min/max leaf pointer of each symbol.
         #: (Simulators may read and write its rows: ``engine.meta[symbol]``.)
         self.meta = MemoryData(shape=meta_layout(params), depth=params.n_symbols, init=[])
-        self._out_stage = self.out_stages(params)
+        self._first_stage = self._stages(deep)
+        self._out_stage = self.out_stages(params, deep)
         #: Cycles from a tick's input handshake to its record's valid (output not stalled);
         #: minimum distance in cycles between two ticks of one symbol.
-        self.LATENCY, self.HAZARD_DISTANCE = self.timing(params)
+        self.LATENCY, self.HAZARD_DISTANCE = self.timing(params, deep)
         #: Most cycles a tick waits behind an in-flight tick of its symbol.
         self.HAZARD_WAIT = self.HAZARD_DISTANCE - 1
 
@@ -180,20 +245,114 @@ class IndicatorEngine(wiring.Component):
             "o_hazard": Out(1),
         })
 
+    def entry_cycles(self, handshakes: Sequence[int], symbols: Sequence[int]) -> list[int]:
+        """Return, for each tick, the cycle from which its record comes ``LATENCY`` cycles
+        later while the output is not stalled, given its handshake cycle and symbol: the
+        handshake, or ``HAZARD_DISTANCE`` cycles after the previous tick of its symbol if
+        that is later (in the deep build the tick waits in the input register; otherwise
+        the handshake itself waits, so this is the handshake). The timing contract as
+        code, for benches and tools."""
+        entered: dict[int, int] = {}
+        entries = []
+        for handshake, symbol in zip(handshakes, symbols, strict=True):
+            entry = int(handshake)
+            if symbol < self.params.n_symbols:
+                if symbol in entered:
+                    entry = max(entry, entered[symbol] + self.HAZARD_DISTANCE)
+                entered[symbol] = entry
+            entries.append(entry)
+        return entries
+
+    def _input_register(self, m: Module) -> _Front:
+        """The deep build: the input's tick goes into a register (with the run-time
+        registers it samples) and enters stage 0 from there, at once or, while its symbol
+        is in flight, once the hazard clears. Whether the registered tick collides is
+        worked out as it is taken (``match``: one bit per stage 1 .. HAZARD_DISTANCE-1 of
+        the next cycle, shifted on while it waits), so ``ready`` is a register and the
+        hazard check is not on the path from the payload to ``ready``."""
+        p = self.params
+        sym_bits = max(1, p.symbol_bits)
+        distance = self.HAZARD_DISTANCE
+        payload = self.i_tick.payload
+        held = Signal.like(payload, reset_less=True)
+        held_good = Signal(reset_less=True)
+        held_cfg = Signal(CONFIG_LAYOUT, reset_less=True)
+        full = Signal()
+        match = Signal(distance)            # bit k: the held tick's symbol is in stage k
+        enter = Signal()
+        load = Signal()
+        ready = Signal()
+        take = Signal()
+        taken = Signal()
+        pop = Signal()
+        good_in = payload.data.symbol < p.n_symbols
+        m.d.comb += [
+            enter.eq(full & ~match.any()),
+            # The register takes the input whenever it is empty or its tick enters
+            # (registers only: its enable fans out to every bit of the tick).
+            load.eq(~full | enter),
+            self.i_tick.ready.eq(ready),
+            take.eq(self.i_tick.valid & ready),
+        ]
+        with m.If(load):
+            m.d.sync += [held.eq(payload), held_good.eq(good_in), held_cfg.eq(self.config)]
+        # The held symbol's copy for the hazard check, next to it (the register's own bits
+        # address the state RAMs across the die).
+        m.submodules.held_sym_hazard = held_sym = LocalRegister(
+            unsigned(sym_bits), enable=True, name="held_sym_hazard")
+        m.d.comb += [held_sym.d.eq(payload.data.symbol[:sym_bits]), held_sym.en.eq(load)]
+
+        def connect_hazard(hz_live: list[Value], hz_sym: list[Value]) -> None:
+            # A newly taken tick against the stages it will see next cycle (the tick
+            # entering now moves to stage 1); a waiting one's bits move on a stage.
+            in_low = payload.data.symbol[:sym_bits]
+            fresh_match = Cat(Const(0, 1), *(good_in & hz_live[k - 1] & (hz_sym[k - 1] == in_low)
+                                              for k in range(1, distance)))
+            match_next = Mux(load, fresh_match, Cat(Const(0, 2), match[1:distance - 1]))
+            full_next = take | (full & ~enter)
+            # Credits: ticks taken and not yet handed out, counted in a cycle after the
+            # handshake; ``ready`` next cycle assumes no record leaves meanwhile (at most a
+            # cycle late, with FIFO_DEPTH well above the latency). The compares are of the
+            # registers against constants picked by taken and take (no adder behind take).
+            occupied = Signal(range(self.FIFO_DEPTH + 1))
+            depth = self.FIFO_DEPTH
+            room_next = Mux(take, Mux(taken, occupied < depth - 2, occupied < depth - 1),
+                            Mux(taken, occupied < depth - 1, occupied < depth))
+            m.d.sync += [
+                taken.eq(take), occupied.eq(occupied + taken - pop),
+                match.eq(match_next), full.eq(full_next),
+                # Next cycle the register takes a tick if there is a credit and it will be
+                # empty or its tick will enter (it will not collide).
+                ready.eq(room_next & (~full_next | ~match_next.any())),
+                self.o_hazard.eq(full & ~enter),
+            ]
+            m.d.comb += self.o_busy.eq((occupied != 0) | taken | full)
+
+        return _Front(tick0=held.data, last0=held.last, good0=held_good, cfg0=held_cfg,
+                      enter=enter, hazard_sym0=held_sym.q, pop=pop,
+                      connect_hazard=connect_hazard)
+
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        top = self.LATENCY
+        deep = self.deep
+        top = self.LATENCY - deep       # the last stage (the deep build's input register
+                                        # is the cycle before stage 0)
+        sig_in = self._first_stage["signal"]
+        win_in = self._first_stage["window"]
         sym_bits = max(1, p.symbol_bits)
         n = p.n_symbols
         # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
-        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1)
-        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1)
+        m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1,
+                                                  sum_register=deep)
+        m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1,
+                                                  sum_register=deep)
         # The signal and RSI blocks start from zero and take ``fresh`` in their cycle 1.
-        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True, fresh_cycle=1)
-        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1)
-        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1)
-        m.submodules.window = win = WindowSums(p)
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True, fresh_cycle=1,
+                                           sum_register=deep)
+        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1, sum_register=deep)
+        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1, sum_register=deep)
+        m.submodules.window = win = WindowSums(p, tap_inputs=deep)
         m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
         for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
             m.d.comb += block.en.eq(1)
@@ -209,9 +368,19 @@ class IndicatorEngine(wiring.Component):
             """Return ``value`` (computed in ``stage``) as seen in stage ``want``."""
             return dly.get(value, want - stage)
 
-        tick0 = self.i_tick.payload.data
-        good0 = tick0.symbol < p.n_symbols
-        accept = Signal()
+        # The tick in stage 0: in the default build straight from the input (``accept``
+        # is its handshake); in the deep build from the input register (``accept``: it
+        # leaves the register), see ``_input_register``.
+        if deep:
+            front = self._input_register(m)
+            tick0, good0, accept = front.tick0, front.good0, front.enter
+            last0, cfg0, sym_low0 = front.last0, front.cfg0, front.hazard_sym0
+        else:
+            tick0 = self.i_tick.payload.data
+            good0 = tick0.symbol < p.n_symbols
+            accept = Signal()
+            last0, cfg0 = self.i_tick.payload.last, self.config
+            sym_low0 = tick0.symbol[:sym_bits]
         valid1 = Signal()
         tick1 = Signal(TICK_LAYOUT, reset_less=True)
         last1 = Signal(reset_less=True)
@@ -219,8 +388,8 @@ class IndicatorEngine(wiring.Component):
         cfg1 = Signal(CONFIG_LAYOUT, reset_less=True)
         m.d.sync += [
             valid1.eq(accept),
-            tick1.eq(tick0), last1.eq(self.i_tick.payload.last), good1.eq(good0),
-            cfg1.eq(self.config),
+            tick1.eq(tick0), last1.eq(last0), good1.eq(good0),
+            cfg1.eq(cfg0),
         ]
         valid = [None] + [ctl.get(valid1, k - 1) for k in range(1, top + 1)]
         tick = [tick0] + [at(tick1, 1, k) for k in range(1, top + 1)]
@@ -235,33 +404,36 @@ class IndicatorEngine(wiring.Component):
         # reset-less symbol line of the pipeline.) A live slot holds a symbol below
         # n_symbols = 2**symbol_bits, so the input's symbol equals it exactly if its low
         # bits do and the input's symbol is good: the delay line keeps the low bits only.
-        sym_low0 = tick0.symbol[:sym_bits]
         hz_live = [accept & good0]
         hz_sym = [sym_low0]
         for k in range(1, self.HAZARD_DISTANCE):
             hz_live.append(Signal(name=f"hazard_live{k}"))
             hz_sym.append(Signal.like(sym_low0, name=f"hazard_sym{k}"))
             m.d.sync += [hz_live[k].eq(hz_live[k - 1]), hz_sym[k].eq(hz_sym[k - 1])]
-        in_flight = [hz_live[k] & (hz_sym[k] == sym_low0)
-                     for k in range(1, self.HAZARD_DISTANCE)]
-        hazard = good0 & reduce(or_, in_flight, Const(0))
+        if deep:
+            front.connect_hazard(hz_live, hz_sym)
+            pop = front.pop
+        else:
+            in_flight = [hz_live[k] & (hz_sym[k] == sym_low0)
+                         for k in range(1, self.HAZARD_DISTANCE)]
+            hazard = good0 & reduce(or_, in_flight, Const(0))
 
-        # Credits: ticks accepted and not yet handed out; one more fits while there are
-        # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO). The
-        # counter takes a tick in a cycle after its handshake (from valid1, a register), so
-        # ``accept`` drives no counter: the held count is ``occupied + valid1``.
-        occupied = Signal(range(self.FIFO_DEPTH + 1))
-        room = Signal()
-        pop = Signal()
-        m.d.comb += [
-            room.eq(Mux(valid1, occupied != self.FIFO_DEPTH - 1,
-                        occupied != self.FIFO_DEPTH)),
-            self.i_tick.ready.eq(room & ~hazard),
-            accept.eq(self.i_tick.valid & self.i_tick.ready),
-            self.o_hazard.eq(self.i_tick.valid & room & hazard),
-            self.o_busy.eq((occupied != 0) | valid1),
-        ]
-        m.d.sync += occupied.eq(occupied + valid1 - pop)
+            # Credits: ticks accepted and not yet handed out; one more fits while there are
+            # fewer than FIFO_DEPTH (the ticks in flight plus the records in the FIFO). The
+            # counter takes a tick in a cycle after its handshake (from valid1, a register),
+            # so ``accept`` drives no counter: the held count is ``occupied + valid1``.
+            occupied = Signal(range(self.FIFO_DEPTH + 1))
+            room = Signal()
+            pop = Signal()
+            m.d.comb += [
+                room.eq(Mux(valid1, occupied != self.FIFO_DEPTH - 1,
+                            occupied != self.FIFO_DEPTH)),
+                self.i_tick.ready.eq(room & ~hazard),
+                accept.eq(self.i_tick.valid & self.i_tick.ready),
+                self.o_hazard.eq(self.i_tick.valid & room & hazard),
+                self.o_busy.eq((occupied != 0) | valid1),
+            ]
+            m.d.sync += occupied.eq(occupied + valid1 - pop)
         # live[k]: stage k holds a tick whose symbol has state.
         live = [accept & good0] + [valid[k] & good[k] for k in range(1, top + 1)]
 
@@ -301,14 +473,31 @@ class IndicatorEngine(wiring.Component):
         pos_next2 = Signal(p.minmax_bits, reset_less=True)
         n_minmax1 = cfg[1].n_minmax
         pos_inc1 = meta1.pos + 1
+        if deep:
+            # The wrap pos + 1 >= n, i.e. pos >= n - 1, from registers worked out a cycle
+            # ahead: "always" (n <= 1), "never" (n - 1 is past every pointer), or against
+            # the low bits of n - 1, so stage 1 compares only the pointer's own width.
+            mm_bits = len(meta1.pos)
+            wrap_always1 = Signal(reset_less=True)
+            wrap_never1 = Signal(reset_less=True)
+            last_pos1 = Signal(mm_bits, reset_less=True)
+            m.d.sync += [
+                wrap_always1.eq(cfg0.n_minmax <= 1),
+                wrap_never1.eq(cfg0.n_minmax > 2**mm_bits),
+                last_pos1.eq(cfg0.n_minmax - 1),
+            ]
+            wraps1 = wrap_always1 | (~wrap_never1 & (meta1.pos >= last_pos1))
+            pos_after_reset1 = ~wrap_always1
+        else:
+            wraps1 = pos_inc1 >= n_minmax1
+            pos_after_reset1 = Mux(n_minmax1 <= 1, 0, 1)
         m.d.sync += [
             fresh2.eq(fresh1), count2.eq(meta1.count),
             saturated2.eq(meta1.count == _COUNT_MAX),
             count_inc2.eq(meta1.count + 1),
             ptr_next2.eq(meta1.ptr + 1),
             # After a reset the leaf pointer is 0, so the next one is 1 (or 0 if n == 1).
-            pos_next2.eq(Mux(reset1, Mux(n_minmax1 <= 1, 0, 1),
-                             Mux(pos_inc1 >= n_minmax1, 0, pos_inc1))),
+            pos_next2.eq(Mux(reset1, pos_after_reset1, Mux(wraps1, 0, pos_inc1))),
         ]
 
         # Block RAM and LUT RAM addresses from each block's own registers (see
@@ -321,18 +510,35 @@ class IndicatorEngine(wiring.Component):
             return reg.q
 
         mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
+        # Deep build: the leaf RAM's write enable from a register of the tree's own.
+        mm_valid = local(live[_MINMAX_IN - 1], "mm_valid") if deep else live[_MINMAX_IN]
         mm_pos2 = local(Mux(reset1, 0, meta1.pos), "mm_pos")
         ema_fresh2 = {"fast": local(fresh1, "ema_fast_fresh"),
                       "slow": local(fresh1, "ema_slow_fresh")}
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
-        win_sym1 = local(tick0.symbol[:sym_bits], "win_sym")
-        # The ring addresses (stage 1): the meta RAM's ring pointer and the symbol straight
-        # into registers of each ring's own (no logic behind the LUT RAM read);
-        # the window works out the read tap ``ptr - n`` behind them in stage 1, a
-        # subtractor per group of block RAMs, in front of their own address registers.
-        ring_addr = {name: Cat(local(meta_rd.data.ptr, f"ring_{name}_ptr"),
-                               local(tick0.symbol[:sym_bits], f"ring_{name}_sym"))
-                     for name in ("sma", "roc")}
+        rings = ("sma", "roc")
+        if not deep:
+            win_sym = local(tick0.symbol[:sym_bits], "win_sym")
+            # The ring addresses (stage 1): the meta RAM's ring pointer and the symbol
+            # straight into registers of each ring's own (no logic behind the LUT RAM
+            # read); the window works out the read tap ``ptr - n`` behind them in stage 1,
+            # a subtractor per group of block RAMs, in front of their own address registers.
+            ring_addr = {name: Cat(local(meta_rd.data.ptr, f"ring_{name}_ptr"),
+                                   local(tick0.symbol[:sym_bits], f"ring_{name}_sym"))
+                         for name in rings}
+            ring_tap = {}
+        else:
+            # Deep build, the window in stage 2: the ring pointer of the meta row (stage 1)
+            # and the tap ``ptr - n`` worked out in stage 1 into registers of each ring's
+            # own, so the block RAMs' addresses come from registers with no logic between.
+            win_sym = local(tick1.symbol[:sym_bits], "win_sym")
+            ring_addr = {name: Cat(local(meta1.ptr, f"ring_{name}_ptr"),
+                                   local(tick1.symbol[:sym_bits], f"ring_{name}_sym"))
+                         for name in rings}
+            ring_tap = {name: Cat(local((meta1.ptr - getattr(cfg[1], f"n_{name}"))
+                                        [:p.ring_bits], f"ring_{name}_tap"),
+                                  local(tick1.symbol[:sym_bits], f"ring_{name}_tap_sym"))
+                        for name in rings}
 
         # Stage 2: advance count and pointers, write back; the price move.
         price2 = tick[2].price
@@ -361,8 +567,8 @@ class IndicatorEngine(wiring.Component):
         # ``fresh`` of the signal and RSI blocks (their cycle 1), a copy of each block's own:
         # it clears the block's state register (see Smooth's ``fresh_cycle``).
         block_fresh = {"gain": local(fresh2, "gain_fresh"), "loss": local(fresh2, "loss_fresh"),
-                       "signal": local(at(fresh2, 2, _SIGNAL_IN), "signal_fresh")}
-        assert _RSI_IN + 1 == 3 and _SIGNAL_IN + 1 == 4
+                       "signal": local(at(fresh2, 2, sig_in), "signal_fresh")}
+        assert _RSI_IN + 1 == 3 and sig_in + 1 >= 3
 
         # Stage 3: the RSI moves.
         up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
@@ -389,12 +595,12 @@ class IndicatorEngine(wiring.Component):
                 block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
-        assert _SIGNAL_IN + 2 == ema_stage
+        assert sig_in + 2 == ema_stage
         m.d.comb += [
-            sig.i_valid.eq(live[_SIGNAL_IN]), sig.i_addr.eq(sym[_SIGNAL_IN][:sym_bits]),
+            sig.i_valid.eq(live[sig_in]), sig.i_addr.eq(sym[sig_in][:sym_bits]),
             sig.i_fresh.eq(block_fresh["signal"]),
             sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
-            sig.i_alpha.eq(cfg[_SIGNAL_IN + 2].alpha_signal),
+            sig.i_alpha.eq(cfg[sig_in + 2].alpha_signal),
         ]
         macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
         m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
@@ -403,19 +609,21 @@ class IndicatorEngine(wiring.Component):
         # The window's ring addresses come from the meta RAM's ring pointer raw: it runs on
         # across resets (only its offsets from the newest price matter, and
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
-        assert _WINDOW_IN == 1
+        assert win_in in (1, 2)
+        # The windows a cycle ahead (see WindowSums): the registers the tick sampled.
+        cfg_ahead = cfg0 if win_in == 1 else cfg[win_in - 1]
         m.d.comb += [
-            win.i_valid.eq(live[_WINDOW_IN]),
-            win.i_sym.eq(win_sym1),
+            win.i_valid.eq(live[win_in]),
+            win.i_sym.eq(win_sym),
             *(getattr(win, f"i_ring_{name}").eq(addr) for name, addr in ring_addr.items()),
-            win.i_price.eq(tick[_WINDOW_IN].price),
-            # A cycle ahead (see WindowSums; the window starts in stage 1): the registers
-            # as the handshake samples them.
-            win.i_n_sma.eq(self.config.n_sma), win.i_n_roc.eq(self.config.n_roc),
-            win.i_count.eq(count_before2), win.i_fresh.eq(fresh2),
+            *(getattr(win, f"i_tap_{name}").eq(tap) for name, tap in ring_tap.items()),
+            win.i_price.eq(tick[win_in].price),
+            win.i_n_sma.eq(cfg_ahead.n_sma), win.i_n_roc.eq(cfg_ahead.n_roc),
+            win.i_count.eq(at(count_before2, 2, win_in + 1)),
+            win.i_fresh.eq(at(fresh2, 2, win_in + 1)),
         ]
         m.d.comb += [
-            mm.i_valid.eq(live[_MINMAX_IN]), mm.i_sym.eq(mm_sym2),
+            mm.i_valid.eq(mm_valid), mm.i_sym.eq(mm_sym2),
             mm.i_pos.eq(mm_pos2), mm.i_price.eq(price2),
             mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
         ]

@@ -36,6 +36,11 @@ Latency 5 cycles; throughput one tick per cycle. A tick may read its symbol's st
 in a cycle after the previous tick of that symbol wrote it: two ticks of one symbol must be
 at least :attr:`Smooth.WINDOW` = 6 cycles apart (read-before-write RAM).
 
+With ``sum_register=True`` (the engine's deep build) cycle 4 only registers the partial
+products and ``x``/``gap`` in fabric, next to the adders, and the sum of cycle 4 moves to
+cycle 5: ``o_x``/``o_gap`` come in cycle 6, the state is written in cycle 6, and ticks of
+one symbol must be 7 cycles apart (the instance's ``LATENCY`` and ``WINDOW``).
+
 Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
 asynchronous read into a register and one more register, data in cycle 2; the second
 register sits next to the subtraction; with ``fresh_cycle=1`` it is cleared for a fresh
@@ -72,19 +77,25 @@ def mulshr_parts(width: int) -> list[tuple[int, int]]:
 class Smooth(wiring.Component):
     """One smoothing recurrence with per-symbol state (see the module doc)."""
 
-    #: Cycles from ``i_addr`` to ``o_x``.
+    #: Cycles from ``i_addr`` to ``o_x`` (the default build; an instance has its own).
     LATENCY = 5
     #: Minimum distance in cycles between two ticks of one symbol (state read to write + 1).
     WINDOW = 6
 
     def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False,
-                 valid_cycle: int = 0, fresh_cycle: int = 2) -> None:
+                 valid_cycle: int = 0, fresh_cycle: int = 2,
+                 sum_register: bool = False) -> None:
         if valid_cycle not in (0, 1):
             raise ValueError(f"valid_cycle must be 0 or 1, not {valid_cycle}")
         if fresh_cycle not in (1, 2):
             raise ValueError(f"fresh_cycle must be 1 or 2, not {fresh_cycle}")
         self.fresh_cycle = fresh_cycle
         self.valid_cycle = valid_cycle
+        #: With ``sum_register``: the products and the cycle-4 operands into fabric
+        #: registers, the sum a cycle later (latency and window one cycle longer).
+        self.sum_register = sum_register
+        self.LATENCY = type(self).LATENCY + sum_register
+        self.WINDOW = type(self).WINDOW + sum_register
         self.n_symbols = n_symbols
         self.width = width
         self.subtrahend = subtrahend
@@ -116,12 +127,13 @@ class Smooth(wiring.Component):
 
         # Slot bookkeeping: valid and address, cycles 1 .. 5.
         first = self.valid_cycle
+        out = self.LATENCY
         valid = [None] * first + [self.i_valid] + [
-            Signal(name=f"valid{i}", reset_less=True) for i in range(first + 1, 6)]
+            Signal(name=f"valid{i}", reset_less=True) for i in range(first + 1, out + 1)]
         addr = [self.i_addr] + [Signal.like(self.i_addr, name=f"addr{i}", reset_less=True)
-                                for i in range(1, 6)]
+                                for i in range(1, out + 1)]
         with m.If(en):
-            for i in range(1, 6):
+            for i in range(1, out + 1):
                 m.d.sync += addr[i].eq(addr[i - 1])
                 if i > first:
                     m.d.sync += valid[i].eq(valid[i - 1])
@@ -185,18 +197,29 @@ class Smooth(wiring.Component):
         o = Signal(n)
         m.d.comb += [e.eq(even), o.eq(odd)]
 
+        if self.sum_register:
+            # The products (from the DSPs' fixed sites) and x, gap into fabric registers
+            # next to the adders: the route from the DSPs ends at a register.
+            e, o, x4, gap4 = (self._register(m, v, name) for v, name in
+                              ((e, "e5"), (o, "o5"), (x4, "x5_in"), (gap4, "gap5_in")))
         sx, cx = carry_save(m, x4, e, o, n, name="csa_x")
         sg, cg = carry_save(m, gap4, ~e, ~o, n, name="csa_gap")
-        o_x = Signal.like(self.o_x, name="x5", reset_less=True)
-        o_gap = Signal.like(self.o_gap, name="gap5", reset_less=True)
+        o_x = Signal.like(self.o_x, name=f"x{out}", reset_less=True)
+        o_gap = Signal.like(self.o_gap, name=f"gap{out}", reset_less=True)
         with m.If(en):
             m.d.sync += [
-                o_x.eq(Mux(valid[4], (sx + Cat(Const(0, 1), cx))[:w], 0)),
-                o_gap.eq(Mux(valid[4], (sg + Cat(Const(1, 1), cg))[:n], 0)),
+                o_x.eq(Mux(valid[out - 1], (sx + Cat(Const(0, 1), cx))[:w], 0)),
+                o_gap.eq(Mux(valid[out - 1], (sg + Cat(Const(1, 1), cg))[:n], 0)),
             ]
         m.d.comb += [self.o_x.eq(o_x), self.o_gap.eq(o_gap)]
 
-        # Cycle 5: write back.
-        m.d.comb += [state.wr_addr.eq(addr[5]), state.wr_data.eq(self.o_x),
-                     state.wr_en.eq(valid[5])]
+        # Cycle 5 (6 with sum_register): write back.
+        m.d.comb += [state.wr_addr.eq(addr[out]), state.wr_data.eq(self.o_x),
+                     state.wr_en.eq(valid[out])]
         return m
+
+    def _register(self, m: Module, value: Value, name: str) -> Signal:
+        reg = Signal(len(Value.cast(value)), name=name, reset_less=True)
+        with m.If(self.en):
+            m.d.sync += reg.eq(value)
+        return reg

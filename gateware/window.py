@@ -31,7 +31,10 @@ cycle in which the tick's inputs are presented (cycle 0):
   with a subtractor of its own (:class:`~.primitives.RegisteredMemory`'s ``rd_sub``).
 * cycle 0: ``i_valid``, ``i_sym``, ``i_price``, and each ring's address ``i_ring_sma`` /
   ``i_ring_roc`` (``Cat(ptr, symbol)``, from registers of the caller's own: the write
-  index is the ring pointer ``ptr``, the read index ``ptr - n``). The rings are read in
+  index is the ring pointer ``ptr``, the read index ``ptr - n``). With
+  ``tap_inputs=True`` (the engine's deep build) the read addresses come in too, as
+  ``i_tap_sma`` / ``i_tap_roc`` (``Cat(ptr - n, symbol)``, from the caller's registers:
+  no subtractor in front of the block RAMs), and no group works out a tap. The rings are read in
   this cycle and written at the end of the next.
 * cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
 * cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
@@ -99,15 +102,20 @@ class WindowSums(wiring.Component):
     #: Minimum distance in cycles between two ticks of one symbol.
     WINDOW = 5
 
-    def __init__(self, params: EngineParams) -> None:
+    def __init__(self, params: EngineParams, *, tap_inputs: bool = False) -> None:
         self.params = params
+        #: With ``tap_inputs``: the read taps come in from the caller's registers.
+        self.tap_inputs = tap_inputs
         sym_bits = max(1, params.symbol_bits)
         ring_addr_bits = params.ring_bits + sym_bits
+        taps = ({"i_tap_sma": In(ring_addr_bits), "i_tap_roc": In(ring_addr_bits)}
+                if tap_inputs else {})
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
             "i_sym": In(sym_bits),
             "i_ring_sma": In(ring_addr_bits), "i_ring_roc": In(ring_addr_bits),
+            **taps,
             "i_price": In(signed(32)),
             "i_count": In(32),
             "i_fresh": In(1),
@@ -138,12 +146,17 @@ class WindowSums(wiring.Component):
         taps3 = {}
         for name in ("sma", "roc"):
             ring = RegisteredMemory(signed(32), depth, write_registered=True,
-                                    rd_sub_bits=p.ring_bits, name=f"ring_{name}")
+                                    rd_sub_bits=0 if self.tap_inputs else p.ring_bits,
+                                    name=f"ring_{name}")
             m.submodules[f"ring_{name}"] = ring
             address = getattr(self, f"i_ring_{name}")
+            if self.tap_inputs:
+                read = [ring.rd_addr.eq(getattr(self, f"i_tap_{name}"))]
+            else:
+                read = [ring.rd_addr.eq(address), ring.rd_sub.eq(getattr(self, f"i_n_{name}"))]
             m.d.comb += [
                 ring.en.eq(en),
-                ring.rd_addr.eq(address), ring.rd_sub.eq(getattr(self, f"i_n_{name}")),
+                *read,
                 ring.wr_addr.eq(address), ring.wr_data.eq(self.i_price),
                 ring.wr_en.eq(self.i_valid),
             ]

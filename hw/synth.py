@@ -148,12 +148,12 @@ def write_rtlil(design: Any, out_dir: str | Path, name: str, *, platform: Any = 
     return path
 
 
-def build_engine(n_symbols: int) -> Any:
-    """Return ``IndicatorEngine(EngineParams(n_symbols=n_symbols))``."""
+def build_engine(n_symbols: int, deep: bool = False) -> Any:
+    """Return ``IndicatorEngine(EngineParams(n_symbols=n_symbols), deep=deep)``."""
     from tickgate.gateware.engine import IndicatorEngine
     from tickgate.gateware.params import EngineParams
 
-    return IndicatorEngine(EngineParams(n_symbols=n_symbols))
+    return IndicatorEngine(EngineParams(n_symbols=n_symbols), deep=deep)
 
 
 def verilog_main(args) -> int:
@@ -608,17 +608,24 @@ def build_card(n_symbols: int) -> Any:
 
 
 def synth_main(args) -> int:
-    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine] [--seed S]
-    [--pnr-option ARG ...]``."""
+    """``tickgate hw synth [--json] [--out DIR] [--symbols N] [--core card|engine [--deep]]
+    [--seed S] [--pnr-option ARG ...]``."""
     n_symbols = args.symbols
     core = getattr(args, "core", "card")
     freq = float(getattr(args, "freq", 150.0))
     seed = int(getattr(args, "seed", 1))
     more = tuple(getattr(args, "pnr_option", None) or ())      # after the flow's own options
+    deep = bool(getattr(args, "deep", False))
+    if deep and core != "engine":
+        print("tickgate hw synth: --deep is the engine's build (with --core engine); the "
+              "card keeps its 16-cycle budget", file=sys.stderr)
+        return 2
     try:
         if core == "engine":
-            report = synthesise(lambda: build_engine(n_symbols), args.out, n_symbols=n_symbols,
-                                freq_mhz=freq, pnr_options=ENGINE_PNR_OPTIONS + more, seed=seed)
+            report = synthesise(lambda: build_engine(n_symbols, deep), args.out,
+                                core_name=f"{ENGINE_NAME}_deep" if deep else ENGINE_NAME,
+                                n_symbols=n_symbols, freq_mhz=freq,
+                                pnr_options=ENGINE_PNR_OPTIONS + more, seed=seed)
         else:
             from tickgate.gateware.top import TOP_NAME
 

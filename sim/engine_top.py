@@ -31,9 +31,9 @@ TOP_NAME = "tickgate_engine_axis"
 class EngineAxisTop(Elaboratable):
     """The engine behind ``s_axis``/``m_axis`` ports and flat ``cfg_*`` inputs."""
 
-    def __init__(self, params: EngineParams | None = None) -> None:
+    def __init__(self, params: EngineParams | None = None, *, deep: bool = False) -> None:
         self.params = params or EngineParams()
-        self.engine = IndicatorEngine(self.params)
+        self.engine = IndicatorEngine(self.params, deep=deep)
         self.s_axis_tdata = Signal(TICK_BYTES * 8)
         self.s_axis_tvalid = Signal()
         self.s_axis_tready = Signal()
@@ -70,11 +70,13 @@ class EngineAxisTop(Elaboratable):
         return m
 
 
-def engine_axis_verilog(params: EngineParams | None = None, *, platform: object = None) -> str:
+def engine_axis_verilog(params: EngineParams | None = None, *, platform: object = None,
+                        deep: bool = False) -> str:
     """Return the Verilog of :class:`EngineAxisTop` as module ``tickgate_engine_axis``.
 
     ``platform``: e.g. :class:`tickgate.gateware.primitives.ECP5Target` for the ECP5
-    primitives (simulate with ``tests/cocotb/ecp5_prims.v``).
+    primitives (simulate with ``tests/cocotb/ecp5_prims.v``). ``deep``: the engine's deep
+    build.
     """
-    top = EngineAxisTop(params)
+    top = EngineAxisTop(params, deep=deep)
     return verilog.convert(top, name=TOP_NAME, ports=top.ports(), platform=platform)

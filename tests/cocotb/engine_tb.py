@@ -29,6 +29,7 @@ PARAMS = EngineParams(n_symbols=int(os.environ.get("TG_SYMBOLS", "64")),
                       ring_depth=int(os.environ.get("TG_RING", "256")),
                       minmax_depth=int(os.environ.get("TG_MINMAX", "64")))
 TICKS = int(os.environ.get("TG_TICKS", "100000"))
+DEEP = os.environ.get("TG_DEEP", "0") == "1"
 SEED = int(os.environ.get("TG_SEED", "1"))
 FRAME = 256  # ticks per DMA batch (tlast on the last)
 
@@ -44,7 +45,7 @@ class TB:
 
     def __init__(self, dut: object) -> None:
         self.dut = dut
-        self.engine = IndicatorEngine(PARAMS)
+        self.engine = IndicatorEngine(PARAMS, deep=DEEP)
         # One lane per beat (a whole record as one integer): cocotbext-axi's per-byte-lane
         # loop would otherwise cost 128 Python steps for every 1024-bit output record.
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst,
@@ -157,16 +158,19 @@ async def _handshake_cycles(dut: object, n_in: int, n_out: int) -> tuple[list[in
         assert cycle < 100 * (n_in + 100), "the engine stopped moving"
 
 
-async def _run_without_stalls(tb: TB, ticks: np.ndarray) -> list[int]:
-    """Run ``ticks`` (symbols restarted), check every latency; return the input cycles."""
+async def _run_without_stalls(tb: TB, ticks: np.ndarray) -> tuple[list[int], list[int]]:
+    """Run ``ticks`` (symbols restarted) and check that every record leaves ``LATENCY``
+    cycles after its tick's handshake, or after the cycle a waiting tick would have had it
+    (``IndicatorEngine.entry_cycles``); return the handshake and those cycles."""
     ticks = tb.restart_symbols(ticks)
     n = len(ticks)
     watcher = cocotb.start_soon(_handshake_cycles(tb.dut, n, n))
     await tb.run(ticks)
     ins, outs = await watcher
-    latencies = {o - i for i, o in zip(ins, outs, strict=True)}
+    entries = tb.engine.entry_cycles(ins, ticks["symbol"])
+    latencies = {o - e for e, o in zip(entries, outs, strict=True)}
     assert latencies == {tb.engine.LATENCY}, f"latencies {sorted(latencies)}"
-    return ins
+    return ins, entries
 
 
 @cocotb.test()
@@ -180,7 +184,8 @@ async def latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle(dut: objec
     ticks["symbol"] = np.arange(n) % PARAMS.n_symbols
     ticks["price"] = np.arange(n) * 3 % 1001
     ticks["seq"] = np.arange(n)
-    ins = await _run_without_stalls(tb, ticks)
+    ins, entries = await _run_without_stalls(tb, ticks)
+    assert entries == ins, "an interleaved tick waited"
     span = ins[-1] - ins[0] + 1
     assert span == n, f"{n} interleaved ticks took {span} cycles to enter"
     dut._log.info("interleaved %d symbols: %d ticks in %d cycles (%.3f ticks/cycle), "
@@ -198,8 +203,10 @@ async def one_symbol_back_to_back_waits_a_bounded_time(dut: object) -> None:
     ticks["price"] = np.arange(n) % 17
     ticks["seq"] = np.arange(n)
     ticks = tb.restart_symbols(ticks)
-    ins = await _run_without_stalls(tb, ticks)
-    gaps = {b - a for a, b in itertools.pairwise(ins)}
-    assert max(gaps) <= tb.engine.HAZARD_WAIT + 1, f"gaps {sorted(gaps)}"
-    dut._log.info("one symbol: %d ticks in %d cycles (%.3f ticks/cycle)", n,
-                  ins[-1] - ins[0] + 1, n / (ins[-1] - ins[0] + 1))
+    ins, entries = await _run_without_stalls(tb, ticks)
+    waits = {e - i for i, e in zip(ins, entries, strict=True)}
+    assert max(waits) <= tb.engine.HAZARD_WAIT, f"waits {sorted(waits)}"
+    gaps = {b - a for a, b in itertools.pairwise(entries)}
+    assert gaps == {tb.engine.HAZARD_DISTANCE}, f"gaps {sorted(gaps)}"
+    span = entries[-1] - entries[0] + 1
+    dut._log.info("one symbol: %d ticks in %d cycles (%.3f ticks/cycle)", n, span, n / span)

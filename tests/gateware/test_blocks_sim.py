@@ -45,12 +45,15 @@ def test_config_layout_holds_every_register():
     assert config_to_int(config) == view.as_value().value
 
 
+@pytest.mark.parametrize("sum_register", [False, True], ids=["sum5", "sum_register"])
 @pytest.mark.parametrize("fresh_cycle", [2, 1])
-def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle):
+def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, sum_register):
     """Random x/target over the whole signed(50) range; four symbols, stalls on ``en``.
-    ``fresh_cycle=1``: ``fresh`` a cycle earlier and the initial value zero."""
+    ``fresh_cycle=1``: ``fresh`` a cycle earlier and the initial value zero.
+    ``sum_register``: the deep build's block, a cycle longer (latency 6, window 7)."""
     width = 50
-    dut = Smooth(4, width, fresh_cycle=fresh_cycle)
+    dut = Smooth(4, width, fresh_cycle=fresh_cycle, sum_register=sum_register)
+    assert (dut.LATENCY, dut.WINDOW) == ((6, 7) if sum_register else (5, 6))
     rng = random.Random(11)
     lo, hi = -2**(width - 1), 2**(width - 1) - 1
     values = [lo, hi, 0, -1, 1, lo + 1, hi - 1]
@@ -63,7 +66,7 @@ def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle):
 
     async def bench(ctx):
         # A slot per cycle: (valid, addr, fresh, init, target, alpha); a symbol recurs only
-        # after Smooth.WINDOW cycles. Expected outputs are computed at issue time.
+        # after the block's WINDOW cycles. Expected outputs are computed at issue time.
         slots = []
         last_use = [-100] * 4
         cycle = 0
@@ -71,7 +74,7 @@ def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle):
             en = rng.random() < 0.8
             ctx.set(dut.en, en)
             if en:
-                free = [s for s in range(4) if cycle - last_use[s] >= Smooth.WINDOW]
+                free = [s for s in range(4) if cycle - last_use[s] >= dut.WINDOW]
                 if free and rng.random() < 0.9:
                     addr = rng.choice(free)
                     last_use[addr] = cycle
@@ -95,8 +98,8 @@ def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle):
                     ctx.set(dut.i_init, init if fresh_cycle == 2 else pick())
                     ctx.set(dut.i_target, target)
                     ctx.set(dut.i_alpha, alpha)
-                if len(slots) >= 6:
-                    valid, *_, x_new, gap = slots[-6]
+                if len(slots) >= dut.LATENCY + 1:
+                    valid, *_, x_new, gap = slots[-1 - dut.LATENCY]
                     got = (ctx.get(dut.o_x), ctx.get(dut.o_gap))
                     assert got == ((x_new, gap) if valid else (0, 0)), (len(slots), got)
                     checked[0] += valid

@@ -48,15 +48,15 @@ class Run:
 def run_engine(params: EngineParams, config: EngineConfig, ticks: np.ndarray, *,
                lasts: list[int] | None = None, gap: float = 0.0, stall: float = 0.0,
                seed: int = 0, preload: dict[int, dict[str, int]] | None = None,
-               configs: dict[int, EngineConfig] | None = None) -> Run:
+               configs: dict[int, EngineConfig] | None = None, deep: bool = False) -> Run:
     """Simulate the engine on ``ticks``; return its records and handshake cycles.
 
     ``gap``/``stall``: chance per cycle of a pause before a tick is offered / of ``ready``
     low. ``preload``: symbol -> meta RAM fields written before the run (the other state stays
     zero, as in a model whose history is zero). ``configs``: tick index -> registers set
-    before that tick is offered.
+    before that tick is offered. ``deep``: the deep build.
     """
-    dut = IndicatorEngine(params)
+    dut = IndicatorEngine(params, deep=deep)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     words = records_to_ints(ticks)
@@ -176,37 +176,101 @@ def test_one_symbol_back_to_back_waits_the_hazard_bound():
     assert {o - i for i, o in zip(run.ins, run.outs, strict=True)} == {engine.LATENCY}
 
 
-def test_two_symbols_alternating_wait_less():
+def test_deep_build_latency_is_11_and_interleaved_symbols_flow_one_per_cycle():
+    n = 160
+    ticks = np.zeros(n, TICK_DTYPE)
+    ticks["symbol"] = np.arange(n) % SMALL.n_symbols
+    ticks["price"] = np.arange(n) * 37 % 1001 - 500
+    ticks["seq"] = np.arange(n)
+    run = check(SMALL, SMALL_CONFIG, ticks, deep=True)
+    assert run.engine.LATENCY == 11
+    assert {o - i for i, o in zip(run.ins, run.outs, strict=True)} == {11}
+    assert run.ins[-1] - run.ins[0] + 1 == n, "interleaved ticks did not enter 1 per cycle"
+    assert run.hazard_cycles == 0
+
+
+def test_deep_build_one_symbol_waits_in_the_input_register():
+    n = 40
+    ticks = np.zeros(n, TICK_DTYPE)
+    ticks["symbol"] = 3
+    ticks["price"] = (np.arange(n) * 7919) % 301 - 150
+    ticks["seq"] = np.arange(n)
+    run = check(SMALL, SMALL_CONFIG, ticks, deep=True)
+    engine = run.engine
+    assert (engine.HAZARD_DISTANCE, engine.HAZARD_WAIT) == (7, 6)
+    # The second tick is taken at once and waits in the register; each later one is taken
+    # as the one before it leaves, and waits HAZARD_WAIT cycles.
+    gaps = [b - a for a, b in itertools.pairwise(run.ins)]
+    assert gaps == [1] + [engine.HAZARD_DISTANCE] * (n - 2)
+    entries = engine.entry_cycles(run.ins, ticks["symbol"])
+    assert [o - e for e, o in zip(entries, run.outs, strict=True)] == [engine.LATENCY] * n
+    assert {b - a for a, b in itertools.pairwise(run.outs)} == {engine.HAZARD_DISTANCE}
+    assert run.hazard_cycles == (n - 1) * engine.HAZARD_WAIT
+
+
+def test_deep_build_ready_depends_on_no_payload_bit():
+    """The deep build's ``ready`` is a register: whatever symbol is offered, in a cycle
+    with the input register empty, entering or waiting, ``ready`` is the same."""
+    dut = IndicatorEngine(SMALL, deep=True)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    seen: list[set[int]] = []
+
+    async def testbench(ctx):
+        ctx.set(Value.cast(dut.config), config_to_int(SMALL_CONFIG))
+        ctx.set(dut.i_tick.valid, 1)
+        for cycle in range(40):
+            readies = set()
+            for symbol in (*range(SMALL.n_symbols), 255):
+                ctx.set(dut.i_tick.payload.data.symbol, symbol)
+                readies.add(ctx.get(dut.i_tick.ready))
+            seen.append(readies)
+            ctx.set(dut.i_tick.payload.data.symbol, cycle % 2)   # two symbols: waits
+            await ctx.tick()
+
+    sim.add_testbench(testbench)
+    sim.run()
+    assert all(len(readies) == 1 for readies in seen), seen
+    assert {min(r) for r in seen} == {0, 1}, "the input register never had to wait"
+
+
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_two_symbols_alternating_wait_less(deep):
     n = 40
     ticks = np.zeros(n, TICK_DTYPE)
     ticks["symbol"] = np.arange(n) % 2
     ticks["price"] = np.arange(n) * 13 % 97
-    run = check(SMALL, SMALL_CONFIG, ticks)
-    span = run.ins[-1] - run.ins[0]
-    # each symbol every HAZARD_DISTANCE cycles: two ticks per 6 cycles
-    assert span == (n // 2 - 1) * run.engine.HAZARD_DISTANCE + 1
+    run = check(SMALL, SMALL_CONFIG, ticks, deep=deep)
+    engine = run.engine
+    entries = engine.entry_cycles(run.ins, ticks["symbol"])
+    assert [o - e for e, o in zip(entries, run.outs, strict=True)] == [engine.LATENCY] * n
+    # each symbol every HAZARD_DISTANCE cycles: two ticks per 6 (deep: 7) cycles
+    assert entries[-1] - entries[0] == (n // 2 - 1) * engine.HAZARD_DISTANCE + 1
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_random_multi_symbol_stream_matches_model(seed):
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_random_multi_symbol_stream_matches_model(seed, deep):
     rng = np.random.default_rng(seed)
     ticks = tick_stream(rng, 600, SMALL.n_symbols, bad=0.03, reset=0.02, jumps=0.02,
                         extremes=0.02, runs=0.2)
     lasts = [int(x) for x in rng.random(len(ticks)) < 0.1]
-    run = check(SMALL, SMALL_CONFIG, ticks, lasts=lasts)
+    run = check(SMALL, SMALL_CONFIG, ticks, lasts=lasts, deep=deep)
     assert run.lasts == lasts
 
 
-def test_random_stalls_and_gaps_lose_and_duplicate_nothing():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_random_stalls_and_gaps_lose_and_duplicate_nothing(deep):
     rng = np.random.default_rng(7)
     ticks = tick_stream(rng, 500, SMALL.n_symbols, symbols=3, bad=0.03, reset=0.02,
                         jumps=0.02, extremes=0.02, runs=0.3)
     lasts = [int(x) for x in rng.random(len(ticks)) < 0.2]
-    run = check(SMALL, SMALL_CONFIG, ticks, lasts=lasts, gap=0.3, stall=0.4, seed=7)
+    run = check(SMALL, SMALL_CONFIG, ticks, lasts=lasts, gap=0.3, stall=0.4, seed=7, deep=deep)
     assert run.lasts == lasts
 
 
-def test_extreme_prices_and_big_jumps():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_extreme_prices_and_big_jumps(deep):
     rng = np.random.default_rng(3)
     n = 400
     ticks = tick_stream(rng, n, SMALL.n_symbols, symbols=2, runs=0.5)
@@ -214,38 +278,42 @@ def test_extreme_prices_and_big_jumps():
                                 n)
     config = EngineConfig(alpha_fast=2**18 - 1, alpha_slow=1, alpha_signal=2**17 + 12345,
                           alpha_rsi=2**18 - 2, n_sma=16, n_roc=16, n_minmax=8)
-    check(SMALL, config, ticks)
+    check(SMALL, config, ticks, deep=deep)
 
 
-def test_bad_symbols_echo_the_tick_and_touch_no_state():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_bad_symbols_echo_the_tick_and_touch_no_state(deep):
     rng = np.random.default_rng(4)
     ticks = tick_stream(rng, 120, SMALL.n_symbols, symbols=2, runs=0.3, bad=0.3)
     ticks["symbol"][5] = 255
     ticks["symbol"][6] = SMALL.n_symbols
-    run = check(SMALL, SMALL_CONFIG, ticks)
+    run = check(SMALL, SMALL_CONFIG, ticks, deep=deep)
     bad = ticks["symbol"] >= SMALL.n_symbols
     assert (run.records["valid"][bad] == FeatureValid.BAD_SYMBOL).all()
     assert (run.records["ema_fast"][bad] == 0).all()
 
 
-def test_reset_flags_restart_every_indicator():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_reset_flags_restart_every_indicator(deep):
     rng = np.random.default_rng(5)
     ticks = tick_stream(rng, 200, SMALL.n_symbols, symbols=3, runs=0.4)
     ticks["flags"][::17] |= TickFlag.RESET
     ticks["flags"][1::29] |= TickFlag.RESET | 0x40
-    check(SMALL, SMALL_CONFIG, ticks)
+    check(SMALL, SMALL_CONFIG, ticks, deep=deep)
 
 
 @pytest.mark.parametrize("windows", [(1, 1, 1), (16, 16, 8), (16, 1, 7), (3, 15, 2)])
-def test_window_edges(windows):
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_window_edges(windows, deep):
     n_sma, n_roc, n_minmax = windows
     config = EngineConfig(n_sma=n_sma, n_roc=n_roc, n_minmax=n_minmax)
     rng = np.random.default_rng(sum(windows))
     ticks = tick_stream(rng, 250, SMALL.n_symbols, symbols=2, runs=0.5, reset=0.01)
-    check(SMALL, config, ticks)
+    check(SMALL, config, ticks, deep=deep)
 
 
-def test_registers_take_effect_on_the_next_tick():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_registers_take_effect_on_the_next_tick(deep):
     rng = np.random.default_rng(6)
     ticks = tick_stream(rng, 300, SMALL.n_symbols, runs=0.2)
     # window lengths change together with a RESET of every symbol (host rule)
@@ -258,24 +326,26 @@ def test_registers_take_effect_on_the_next_tick():
                          n_minmax=6),
         150: EngineConfig(n_sma=3, n_roc=9, n_minmax=4),
     }
-    check(SMALL, SMALL_CONFIG, ticks, configs=configs, gap=0.1)
+    check(SMALL, SMALL_CONFIG, ticks, configs=configs, gap=0.1, deep=deep)
 
 
-def test_count_saturates_at_2_32_minus_1():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_count_saturates_at_2_32_minus_1(deep):
     preload = {2: {"count": 2**32 - 4}}
     ticks = np.zeros(8, TICK_DTYPE)
     ticks["symbol"] = 2
     ticks["price"] = [10, 20, -5, 3, 4, 5, 6, 7]
-    run = check(SMALL, SMALL_CONFIG, ticks, preload=preload)
+    run = check(SMALL, SMALL_CONFIG, ticks, preload=preload, deep=deep)
     assert list(run.records["count"]) == [2**32 - 3, 2**32 - 2] + [2**32 - 1] * 6
 
 
-def test_default_build_small_stream():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_default_build_small_stream(deep):
     params = EngineParams()
     rng = np.random.default_rng(8)
     ticks = tick_stream(rng, 300, params.n_symbols, symbols=4, runs=0.3, bad=0.05,
                         reset=0.02)
-    check(params, EngineConfig(), ticks)
+    check(params, EngineConfig(), ticks, deep=deep)
 
 
 def test_full_symbol_range_build_has_no_bad_symbols():
@@ -286,11 +356,13 @@ def test_full_symbol_range_build_has_no_bad_symbols():
     check(params, EngineConfig(n_sma=3, n_roc=4, n_minmax=4), ticks)
 
 
-def test_minmax_depth_beyond_the_ring():
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+def test_minmax_depth_beyond_the_ring(deep):
     params = EngineParams(n_symbols=2, ring_depth=4, minmax_depth=16)
     rng = np.random.default_rng(10)
     ticks = tick_stream(rng, 150, 2, runs=0.5)
-    check(params, EngineConfig(n_sma=3, n_roc=2, n_minmax=11), ticks)
+    check(params, EngineConfig(n_sma=3, n_roc=2, n_minmax=11), ticks, deep=deep)
+    check(params, EngineConfig(n_sma=3, n_roc=2, n_minmax=16), ticks, deep=deep)
 
 
 def test_verilog_converts():
@@ -303,3 +375,4 @@ def test_class_timing_is_the_default_builds():
     assert timing == (IndicatorEngine.LATENCY, IndicatorEngine.HAZARD_DISTANCE) == (8, 6)
     assert IndicatorEngine.HAZARD_WAIT == 5
     assert IndicatorEngine.timing(EngineParams(minmax_depth=256)) == (8, 6)
+    assert IndicatorEngine.timing(EngineParams(), deep=True) == (11, 7)

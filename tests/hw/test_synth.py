@@ -253,7 +253,8 @@ def standin_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("synth")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(synth, "build_engine", lambda n_symbols: MacStandIn(n_symbols))
+        patch.setattr(synth, "build_engine",
+                      lambda n_symbols, deep=False: MacStandIn(n_symbols))
         stdout = io.StringIO()
         with contextlib.redirect_stdout(stdout):
             status = cli.main(["hw", "synth", "--json", "--out", str(out), "--symbols", "16",
@@ -295,6 +296,33 @@ def test_human_table(standin_run):
     _, stdout, _ = standin_run
     text = synth.format_report(json.loads(stdout))
     assert "ECP5-85F  Fmax" in text and "xc7z020   LUT" in text and "latency" in text
+
+
+def test_synth_cli_deep_builds_the_engines_deep_build(monkeypatch):
+    from tickgate.host import cli
+
+    seen = {}
+
+    def fake_synthesise(factory, out, *, core_name, **kwargs):
+        seen["core"], seen["name"] = factory(), core_name
+        return {"stand-in": True}
+
+    monkeypatch.setattr(synth, "build_engine",
+                        lambda n_symbols, deep=False: ("engine", n_symbols, deep))
+    monkeypatch.setattr(synth, "synthesise", fake_synthesise)
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(["hw", "synth", "--json", "--core", "engine", "--deep",
+                           "--symbols", "16"])
+    assert status == 0
+    assert seen == {"core": ("engine", 16, True), "name": "tickgate_engine_deep"}
+
+
+def test_synth_cli_deep_is_refused_for_the_card(monkeypatch, capsys):
+    from tickgate.host import cli
+
+    monkeypatch.setattr(synth, "synthesise", lambda *a, **k: pytest.fail("synthesised"))
+    assert cli.main(["hw", "synth", "--core", "card", "--deep"]) == 2
+    assert "--deep is the engine's build" in capsys.readouterr().err
 
 
 def test_verilog_main(tmp_path, monkeypatch, capsys):
