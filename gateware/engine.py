@@ -179,7 +179,7 @@ class IndicatorEngine(wiring.Component):
     """Per-tick indicators for up to 256 symbols (see the module doc).
 
     ``LATENCY``, ``HAZARD_DISTANCE`` and ``HAZARD_WAIT`` are in cycles; the class attributes
-    are the default build's, an instance's its own build's (the same for every build today).
+    are the default build's, an instance's its own build's (the deep build has its own).
     """
 
     LATENCY = 8
