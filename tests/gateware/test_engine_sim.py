@@ -148,15 +148,29 @@ def check(params, config, ticks, **kwargs) -> Run:
 # --------------------------------------------------------------------------- tests
 
 
-def test_latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle():
-    n = 160
+def interleaved_ticks(n: int) -> np.ndarray:
+    """Round-robin over every symbol of SMALL: no tick ever waits."""
     ticks = np.zeros(n, TICK_DTYPE)
     ticks["symbol"] = np.arange(n) % SMALL.n_symbols
     ticks["price"] = np.arange(n) * 37 % 1001 - 500
     ticks["seq"] = np.arange(n)
-    run = check(SMALL, SMALL_CONFIG, ticks)
-    latency = run.engine.LATENCY
-    assert latency == 8
+    return ticks
+
+
+def one_symbol_ticks(n: int) -> np.ndarray:
+    """Symbol 3 only, back to back: every tick after the first waits."""
+    ticks = np.zeros(n, TICK_DTYPE)
+    ticks["symbol"] = 3
+    ticks["price"] = (np.arange(n) * 7919) % 301 - 150
+    ticks["seq"] = np.arange(n)
+    return ticks
+
+
+@pytest.mark.parametrize(("deep", "latency"), [(False, 8), (True, 11)], ids=["default", "deep"])
+def test_latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle(deep, latency):
+    n = 160
+    run = check(SMALL, SMALL_CONFIG, interleaved_ticks(n), deep=deep)
+    assert run.engine.LATENCY == latency
     assert {o - i for i, o in zip(run.ins, run.outs, strict=True)} == {latency}
     assert run.ins[-1] - run.ins[0] + 1 == n, "interleaved ticks did not enter 1 per cycle"
     assert run.hazard_cycles == 0
@@ -164,10 +178,7 @@ def test_latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle():
 
 def test_one_symbol_back_to_back_waits_the_hazard_bound():
     n = 40
-    ticks = np.zeros(n, TICK_DTYPE)
-    ticks["symbol"] = 3
-    ticks["price"] = (np.arange(n) * 7919) % 301 - 150
-    ticks["seq"] = np.arange(n)
+    ticks = one_symbol_ticks(n)
     run = check(SMALL, SMALL_CONFIG, ticks)
     engine = run.engine
     assert engine.HAZARD_WAIT == 5
@@ -176,25 +187,9 @@ def test_one_symbol_back_to_back_waits_the_hazard_bound():
     assert {o - i for i, o in zip(run.ins, run.outs, strict=True)} == {engine.LATENCY}
 
 
-def test_deep_build_latency_is_11_and_interleaved_symbols_flow_one_per_cycle():
-    n = 160
-    ticks = np.zeros(n, TICK_DTYPE)
-    ticks["symbol"] = np.arange(n) % SMALL.n_symbols
-    ticks["price"] = np.arange(n) * 37 % 1001 - 500
-    ticks["seq"] = np.arange(n)
-    run = check(SMALL, SMALL_CONFIG, ticks, deep=True)
-    assert run.engine.LATENCY == 11
-    assert {o - i for i, o in zip(run.ins, run.outs, strict=True)} == {11}
-    assert run.ins[-1] - run.ins[0] + 1 == n, "interleaved ticks did not enter 1 per cycle"
-    assert run.hazard_cycles == 0
-
-
 def test_deep_build_one_symbol_waits_in_the_input_register():
     n = 40
-    ticks = np.zeros(n, TICK_DTYPE)
-    ticks["symbol"] = 3
-    ticks["price"] = (np.arange(n) * 7919) % 301 - 150
-    ticks["seq"] = np.arange(n)
+    ticks = one_symbol_ticks(n)
     run = check(SMALL, SMALL_CONFIG, ticks, deep=True)
     engine = run.engine
     assert (engine.HAZARD_DISTANCE, engine.HAZARD_WAIT) == (7, 6)
