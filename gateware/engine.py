@@ -13,7 +13,7 @@ Contract
 --------
 * Every output word equals :meth:`.model.EngineModel.process` (see the model's docstring for
   the arithmetic and the fixed-point formats: ``Q.16`` pips, ``Q0.18`` alphas, 64-bit sums).
-* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8; the deep build's 11, below) from a
+* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8; the deep build's 12, below) from a
   tick's input handshake to its record's ``valid``, when the output is not stalled (the
   record leaves straight from the last stage's registers while the output FIFO is empty).
 * Throughput: one tick per cycle while no symbol recurs within :attr:`HAZARD_DISTANCE`
@@ -22,7 +22,7 @@ Contract
   ``HAZARD_DISTANCE`` cycles behind the previous tick of its symbol: at most
   :attr:`HAZARD_WAIT` = ``HAZARD_DISTANCE - 1`` cycles (5), so one symbol alone runs at
   one tick per 6 cycles. (The deep build takes the tick at once and it waits in its input
-  register; :meth:`IndicatorEngine.entry_cycles` states the timing of both as code.)
+  registers; :meth:`IndicatorEngine.entry_cycles` states the timing of both as code.)
 * Backpressure: the pipeline never stops (no enable). Records leave through a
   :attr:`FIFO_DEPTH`-deep output FIFO (LUT RAM) that a record bypasses while it is empty
   and the output is ready; the input takes a tick only while the ticks accepted and not yet
@@ -35,29 +35,45 @@ Contract
 Deep build
 ----------
 ``IndicatorEngine(params, deep=True)`` trades latency for clock rate, bit for bit the same
-records: latency 11 cycles, :attr:`HAZARD_DISTANCE` 7 and :attr:`HAZARD_WAIT` 6 (the
-instance's attributes), one tick per cycle while no symbol recurs within 7 cycles. These
-changes each take a path of 7-8.5 ns on the ECP5-85F speed 6 off the critical list:
+records: latency 12 cycles, :attr:`HAZARD_DISTANCE` 7 and :attr:`HAZARD_WAIT` 6 (the
+instance's attributes), one tick per cycle while no symbol recurs within 7 cycles; a tick
+taken while the one ahead waits waits behind it too, at most ``INPUT_WAIT`` = 12 cycles
+from its handshake to its entry. These
+changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list:
 
-* An input register. The tick is taken into it (with the registers it samples) and enters
-  stage 0 from there one cycle later, or, while its symbol is in flight, waits there;
-  whether it collides is worked out as it is taken, one bit per stage, so ``ready`` is a
-  register (no path from the payload or the hazard check to ``ready``) and the stage-0
-  RAM reads start from a register. ``o_hazard`` is a register too (a cycle late).
+* Two input registers, a queue: every tick is taken into the tail register (with the
+  registers it samples), moves up into the head register a cycle later, and enters
+  stage 0 from there, or, while its symbol is in flight, waits there (and the tick
+  behind it in the tail). Whether a tick collides is worked out as it is taken, one bit
+  per stage and one for the tick ahead of it, so whether the head register loads next
+  cycle, and ``ready``, are registers worked out from registers: the payload is on no
+  path to them or to the registers' enables (an enable fans out to ~260 bits), and the
+  stage-0 RAM reads start from a register. ``o_hazard`` is a register too (a cycle
+  late). One symbol alone: the second and third ticks are taken at once, each later one
+  as the one before it moves up.
+* The symbol's meta row has a ``seen`` bit (:func:`meta_layout`), so ``fresh`` is one
+  LUT, not a 32-bit zero test, in front of the long routes to the EMA blocks.
 * The smoothing blocks sum their products a cycle later, from fabric registers
-  (``Smooth(sum_register=True)``): the route from the DSPs' fixed sites ends at a register.
+  (``Smooth(deep=True)``): the route from the DSPs' fixed sites ends at a register, and
+  each DSP takes its coefficient from a register of its own.
   The EMA blocks then give their outputs in stage 6, so the MACD signal starts in stage 4
   and ends in stage 10.
 * The window starts in stage 2 and takes its ring taps ``ptr - n`` from registers of each
-  ring's own, worked out in stage 1 (``WindowSums(tap_inputs=True)``): no subtractor
-  between a register and the 32 block RAMs of a ring, which span the die.
+  ring's own, worked out in stage 1 (``WindowSums(deep=True)``): no subtractor
+  between a register and the 32 block RAMs of a ring, which span the die. Its full flag
+  picks ``price - old`` or ``price`` a cycle after the subtraction, so it drives a
+  multiplexer into registers, not 64 bits of an adder's operand.
 * The min/max tree's valid (its leaf RAM's write enable) comes from a register of its
   own, and the leaf pointer's wrap ``pos >= n - 1`` is compared against registers worked
-  out a cycle ahead (no adder in front of the compare).
+  out a cycle ahead (no adder in front of the compare). The tree gets the count and the
+  window clamped to its depth (narrow registers: its masks compare leaf indices).
+* RSI: the up and down moves are picked by the sign bits of ``-delta`` and ``delta``, not
+  by 33-bit tests ``> 0``.
 
 The card (:mod:`.top`) uses the default build: its tick-to-verdict budget is 16 cycles.
-The stage map below is the default build's; in the deep build stage 0 is the cycle after
-the handshake, the smoothing blocks take a stage more, and the window starts in stage 2.
+The stage map below is the default build's; in the deep build stage 0 is two cycles after
+the handshake (at the earliest), the smoothing blocks take a stage more, and the window
+starts in stage 2.
 ``tickgate hw synth --core engine --deep`` reports the deep build.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
@@ -147,12 +163,14 @@ _MINMAX_IN = 2
 _META_WINDOW = 3
 
 
-def meta_layout(params: EngineParams) -> data.StructLayout:
+def meta_layout(params: EngineParams, deep: bool = False) -> data.StructLayout:
     """Return the layout of a symbol's entry in the engine's own state RAM (the previous
-    price has a RAM of its own, read a stage later)."""
+    price has a RAM of its own, read a stage later). The deep build's has a ``seen`` bit
+    too: 1 in every row written (a row is written with a count of at least 1), so
+    ``~seen`` is ``count == 0`` in one bit."""
     return data.StructLayout({
         "count": unsigned(32), "ptr": unsigned(params.ring_bits),
-        "pos": unsigned(params.minmax_bits),
+        "pos": unsigned(params.minmax_bits), **({"seen": unsigned(1)} if deep else {}),
     })
 
 
@@ -190,11 +208,16 @@ class IndicatorEngine(wiring.Component):
     FIFO_DEPTH = 16
     #: Column slices of the output FIFO, each with its own pointer registers.
     FIFO_SLICES = 8
+    #: Slices of each of the deep build's input registers, each with its own copy of the
+    #: register's enable.
+    INPUT_LOAD_COPIES = 4
+    #: Cycles of the latency spent in the deep build's input registers.
+    DEEP_INPUT_CYCLES = 2
 
     @staticmethod
     def _stages(deep: bool) -> dict[str, int]:
         """Return the stage at which each block takes its first inputs (its cycle 0)."""
-        smooth = Smooth.LATENCY + deep
+        smooth = Smooth.timing(deep)[0]
         # The signal block takes the EMAs' outputs in its cycle 2.
         return {"ema": _EMA_IN, "rsi": _RSI_IN, "signal": _EMA_IN + smooth - 2,
                 "window": 1 + deep, "minmax": _MINMAX_IN}
@@ -203,7 +226,7 @@ class IndicatorEngine(wiring.Component):
     def out_stages(cls, params: EngineParams, deep: bool = False) -> dict[str, int]:
         """Return the stage at which each block's outputs are registers."""
         first = cls._stages(deep)
-        smooth = Smooth.LATENCY + deep
+        smooth = Smooth.timing(deep)[0]
         return {
             "ema": first["ema"] + smooth,
             "rsi": first["rsi"] + smooth,
@@ -215,10 +238,11 @@ class IndicatorEngine(wiring.Component):
     @classmethod
     def timing(cls, params: EngineParams, deep: bool = False) -> tuple[int, int]:
         """Return ``(LATENCY, HAZARD_DISTANCE)`` of a build, in cycles (the latency from
-        the input handshake: the deep build's input register is one cycle of it)."""
-        distance = max(_META_WINDOW, Smooth.WINDOW + deep, WindowSums.WINDOW,
+        the input handshake: the deep build's input registers are two cycles of it)."""
+        distance = max(_META_WINDOW, Smooth.timing(deep)[1], WindowSums.WINDOW,
                        MinMaxTree.timing(params)[1])
-        return max(cls.out_stages(params, deep).values()) + deep, distance
+        return (max(cls.out_stages(params, deep).values())
+                + cls.DEEP_INPUT_CYCLES * deep, distance)
 
     def __init__(self, params: EngineParams = EngineParams(),  # noqa: B008
                  *, deep: bool = False) -> None:
@@ -228,7 +252,8 @@ class IndicatorEngine(wiring.Component):
         self.deep = deep
         #: Count, ring pointer and min/max leaf pointer of each symbol.
         #: (Simulators may read and write its rows: ``engine.meta[symbol]``.)
-        self.meta = MemoryData(shape=meta_layout(params), depth=params.n_symbols, init=[])
+        self.meta = MemoryData(shape=meta_layout(params, deep), depth=params.n_symbols,
+                               init=[])
         self._first_stage = self._stages(deep)
         self._out_stage = self.out_stages(params, deep)
         #: Cycles from a tick's input handshake to its record's valid (output not stalled);
@@ -236,6 +261,10 @@ class IndicatorEngine(wiring.Component):
         self.LATENCY, self.HAZARD_DISTANCE = self.timing(params, deep)
         #: Most cycles a tick waits behind an in-flight tick of its symbol.
         self.HAZARD_WAIT = self.HAZARD_DISTANCE - 1
+        #: Most cycles from a tick's handshake to its entry (``entry_cycles``): the deep
+        #: build takes a tick while the one ahead of it waits, and it may wait behind that
+        #: one and then behind its own symbol.
+        self.INPUT_WAIT = self.HAZARD_WAIT * (2 if deep else 1)
 
         super().__init__({
             "i_tick": In(stream.Signature(TICK_PAYLOAD)),
@@ -249,13 +278,14 @@ class IndicatorEngine(wiring.Component):
         """Return, for each tick, the cycle from which its record comes ``LATENCY`` cycles
         later while the output is not stalled, given its handshake cycle and symbol: the
         handshake, or ``HAZARD_DISTANCE`` cycles after the previous tick of its symbol if
-        that is later (in the deep build the tick waits in the input register; otherwise
-        the handshake itself waits, so this is the handshake). The timing contract as
-        code, for benches and tools."""
+        that is later, and after the tick before it (in the deep build the tick waits in
+        the input registers; otherwise the handshake itself waits, so this is the
+        handshake). The timing contract as code, for benches and tools."""
         entered: dict[int, int] = {}
         entries = []
         for handshake, symbol in zip(handshakes, symbols, strict=True):
-            entry = int(handshake)
+            # (In order: the deep build takes a tick while the one before it waits.)
+            entry = max(int(handshake), entries[-1] + 1 if entries else 0)
             if symbol < self.params.n_symbols:
                 if symbol in entered:
                     entry = max(entry, entered[symbol] + self.HAZARD_DISTANCE)
@@ -263,53 +293,119 @@ class IndicatorEngine(wiring.Component):
             entries.append(entry)
         return entries
 
-    def _input_register(self, m: Module) -> _Front:
-        """The deep build: the input's tick goes into a register (with the run-time
-        registers it samples) and enters stage 0 from there, at once or, while its symbol
-        is in flight, once the hazard clears. Whether the registered tick collides is
-        worked out as it is taken (``match``: one bit per stage 1 .. HAZARD_DISTANCE-1 of
-        the next cycle, shifted on while it waits), so ``ready`` is a register and the
-        hazard check is not on the path from the payload to ``ready``."""
+    def _input_registers(self, m: Module) -> _Front:
+        """The deep build's input: a queue of two registers, ``tail`` (every tick taken goes
+        in there) and ``head`` (its tick enters stage 0 from there, at once or, while its
+        symbol is in flight, once the hazard clears). Whether a tick collides is worked out
+        as it is taken (``tail_match``: one bit per stage 1 .. HAZARD_DISTANCE-1 of the next
+        cycle; ``tail_same``: it has the symbol of the tick it follows), so whether each
+        register loads next cycle (``head_load``, ``tail_load``: registers, with copies
+        next to slices of the tick) and ``ready`` are worked out from registers only: the
+        payload is on no path to them."""
         p = self.params
         sym_bits = max(1, p.symbol_bits)
         distance = self.HAZARD_DISTANCE
         payload = self.i_tick.payload
-        held = Signal.like(payload, reset_less=True)
-        held_good = Signal(reset_less=True)
-        held_cfg = Signal(CONFIG_LAYOUT, reset_less=True)
-        full = Signal()
-        match = Signal(distance)            # bit k: the held tick's symbol is in stage k
+        in_low = payload.data.symbol[:sym_bits]
+        good_in = payload.data.symbol < p.n_symbols
+
+        def slot(name: str) -> tuple[Signal, Signal, Signal]:
+            """A register for a tick: payload, good, the run-time registers it samples."""
+            return (Signal.like(payload, name=f"{name}_tick", reset_less=True),
+                    Signal(name=f"{name}_good", reset_less=True),
+                    Signal(CONFIG_LAYOUT, name=f"{name}_cfg", reset_less=True))
+
+        head, head_good, head_cfg = slot("head")
+        tail, tail_good, tail_cfg = slot("tail")
+        head_full = Signal()
+        tail_full = Signal()
+        head_match = Signal(distance)   # bit k: the head tick's symbol is in stage k
+        tail_match = Signal(distance)   # the same for the tail's tick
+        tail_same = Signal()            # the tail's tick has the symbol of the one ahead
+        head_load = Signal(init=1)      # == ~head_full | ~head_match.any(), a register
+        tail_load = Signal(init=1)      # == ~tail_full | head_load, a register
+        # Worked out a cycle ahead, so that head_load's next value is one LUT: the head
+        # tick still collides a cycle on; the tail's would collide if it moved up now.
+        head_stays = Signal()           # == head_match[1:-1].any()
+        tail_stays = Signal()           # == head_full & tail_same | tail_match[1:-1].any()
         enter = Signal()
-        load = Signal()
         ready = Signal()
         take = Signal()
         taken = Signal()
         pop = Signal()
-        good_in = payload.data.symbol < p.n_symbols
         m.d.comb += [
-            enter.eq(full & ~match.any()),
-            # The register takes the input whenever it is empty or its tick enters
-            # (registers only: its enable fans out to every bit of the tick).
-            load.eq(~full | enter),
+            enter.eq(head_full & head_load),
             self.i_tick.ready.eq(ready),
             take.eq(self.i_tick.valid & ready),
         ]
-        with m.If(load):
-            m.d.sync += [held.eq(payload), held_good.eq(good_in), held_cfg.eq(self.config)]
-        # The held symbol's copy for the hazard check, next to it (the register's own bits
-        # address the state RAMs across the die).
-        m.submodules.held_sym_hazard = held_sym = LocalRegister(
-            unsigned(sym_bits), enable=True, name="held_sym_hazard")
-        m.d.comb += [held_sym.d.eq(payload.data.symbol[:sym_bits]), held_sym.en.eq(load)]
+        # An enable fans out to every bit of a tick: slices of each register have copies
+        # of theirs (the registers ``head_load`` and ``tail_load`` themselves stay next to
+        # the hazard logic), worked out from the same registers a cycle ahead.
+        in_bits = Cat(payload.as_value(), good_in, self.config.as_value())
+        head_bits = Cat(head.as_value(), head_good, head_cfg.as_value())
+        tail_bits = Cat(tail.as_value(), tail_good, tail_cfg.as_value())
+
+        def load_in_slices(dst: Value, src: Value, name: str) -> list[LocalRegister]:
+            copies = []
+            for j in range(self.INPUT_LOAD_COPIES):
+                lo = j * len(dst) // self.INPUT_LOAD_COPIES
+                hi = (j + 1) * len(dst) // self.INPUT_LOAD_COPIES
+                copy = LocalRegister(1, name=f"{name}{j}")
+                m.submodules[f"{name}{j}"] = copy
+                copies.append(copy)
+                with m.If(copy.q):
+                    m.d.sync += dst[lo:hi].eq(src[lo:hi])
+            return copies
+
+        tail_load_copies = load_in_slices(tail_bits, in_bits, "tail_load")
+        head_load_copies = load_in_slices(head_bits, tail_bits, "head_load")
+        # The symbols' copies for the hazard check, next to it (the head register's own
+        # bits address the state RAMs across the die).
+        m.submodules.head_sym_hazard = head_sym = LocalRegister(
+            unsigned(sym_bits), enable=True, name="head_sym_hazard")
+        m.submodules.tail_sym_hazard = tail_sym = LocalRegister(
+            unsigned(sym_bits), enable=True, name="tail_sym_hazard")
+        m.d.comb += [head_sym.d.eq(tail_sym.q), head_sym.en.eq(head_load),
+                     tail_sym.d.eq(in_low), tail_sym.en.eq(tail_load)]
 
         def connect_hazard(hz_live: list[Value], hz_sym: list[Value]) -> None:
-            # A newly taken tick against the stages it will see next cycle (the tick
-            # entering now moves to stage 1); a waiting one's bits move on a stage.
-            in_low = payload.data.symbol[:sym_bits]
+            def shifted(bits: Value) -> Value:
+                # A waiting tick's bits a cycle on (nothing new enters stage 1 behind it).
+                return Cat(Const(0, 2), bits[1:distance - 1])
+
+            # The input's tick against the stages as they will be next cycle (the head's
+            # tick, if it enters now, moves to stage 1), and against the tick it will
+            # follow: the tail's if that one moves up now, else the head's.
             fresh_match = Cat(Const(0, 1), *(good_in & hz_live[k - 1] & (hz_sym[k - 1] == in_low)
                                               for k in range(1, distance)))
-            match_next = Mux(load, fresh_match, Cat(Const(0, 2), match[1:distance - 1]))
-            full_next = take | (full & ~enter)
+            ahead_sym = Mux(tail_full, tail_sym.q, head_sym.q)
+            ahead_good = Mux(tail_full, tail_good, head_good)
+            fresh_same = good_in & ahead_good & (ahead_sym == in_low)
+            # The tail's tick moving up meets the entering head tick in stage 1 next cycle
+            # if it has its symbol.
+            moved_match = shifted(tail_match) | Cat(Const(0, 1), tail_same & enter)
+            head_full_next = Mux(head_load, tail_full, head_full)
+            head_match_next = Mux(head_load, moved_match, shifted(head_match))
+            # == ~head_full_next | ~head_match_next.any() (while head_load is low the head
+            # is full: its tick waits).
+            head_load_next = Mux(head_load, ~tail_full | ~tail_stays, ~head_stays)
+            tail_full_next = take | (tail_full & ~head_load)
+            tail_match_next = Mux(tail_load, fresh_match, shifted(tail_match))
+            tail_same_next = Mux(tail_load, fresh_same, tail_same)
+            # The tail takes the input whenever it is empty or its tick moves up.
+            tail_load_next = ~tail_full_next | head_load_next
+            m.d.sync += [
+                tail_load.eq(tail_load_next),
+                head_full.eq(head_full_next), head_match.eq(head_match_next),
+                head_load.eq(head_load_next),
+                tail_full.eq(tail_full_next),
+                tail_match.eq(tail_match_next), tail_same.eq(tail_same_next),
+                head_stays.eq(head_match_next[1:distance - 1].any()),
+                tail_stays.eq((head_full_next & tail_same_next)
+                              | tail_match_next[1:distance - 1].any()),
+            ]
+            m.d.comb += [*(copy.d.eq(head_load_next) for copy in head_load_copies),
+                         *(copy.d.eq(tail_load_next) for copy in tail_load_copies)]
             # Credits: ticks taken and not yet handed out, counted in a cycle after the
             # handshake; ``ready`` next cycle assumes no record leaves meanwhile (at most a
             # cycle late, with FIFO_DEPTH well above the latency). The compares are of the
@@ -320,39 +416,38 @@ class IndicatorEngine(wiring.Component):
                             Mux(taken, occupied < depth - 1, occupied < depth))
             m.d.sync += [
                 taken.eq(take), occupied.eq(occupied + taken - pop),
-                match.eq(match_next), full.eq(full_next),
-                # Next cycle the register takes a tick if there is a credit and it will be
-                # empty or its tick will enter (it will not collide).
-                ready.eq(room_next & (~full_next | ~match_next.any())),
-                self.o_hazard.eq(full & ~enter),
+                # Next cycle the tail takes a tick if there is a credit and it will be empty
+                # or its tick will move up.
+                ready.eq(room_next & tail_load_next),
+                self.o_hazard.eq(head_full & ~head_load),
             ]
-            m.d.comb += self.o_busy.eq((occupied != 0) | taken | full)
+            m.d.comb += self.o_busy.eq((occupied != 0) | taken | head_full | tail_full)
 
-        return _Front(tick0=held.data, last0=held.last, good0=held_good, cfg0=held_cfg,
-                      enter=enter, hazard_sym0=held_sym.q, pop=pop,
+        return _Front(tick0=head.data, last0=head.last, good0=head_good, cfg0=head_cfg,
+                      enter=enter, hazard_sym0=head_sym.q, pop=pop,
                       connect_hazard=connect_hazard)
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
         deep = self.deep
-        top = self.LATENCY - deep       # the last stage (the deep build's input register
-                                        # is the cycle before stage 0)
+        # The last stage (the deep build's input registers are the cycles before stage 0).
+        top = self.LATENCY - self.DEEP_INPUT_CYCLES * deep
         sig_in = self._first_stage["signal"]
         win_in = self._first_stage["window"]
         sym_bits = max(1, p.symbol_bits)
         n = p.n_symbols
         # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
         m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1,
-                                                  sum_register=deep)
+                                                  deep=deep)
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1,
-                                                  sum_register=deep)
+                                                  deep=deep)
         # The signal and RSI blocks start from zero and take ``fresh`` in their cycle 1.
         m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True, fresh_cycle=1,
-                                           sum_register=deep)
-        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1, sum_register=deep)
-        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1, sum_register=deep)
-        m.submodules.window = win = WindowSums(p, tap_inputs=deep)
+                                           deep=deep)
+        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep)
+        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep)
+        m.submodules.window = win = WindowSums(p, deep=deep)
         m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
         for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
             m.d.comb += block.en.eq(1)
@@ -369,10 +464,10 @@ class IndicatorEngine(wiring.Component):
             return dly.get(value, want - stage)
 
         # The tick in stage 0: in the default build straight from the input (``accept``
-        # is its handshake); in the deep build from the input register (``accept``: it
-        # leaves the register), see ``_input_register``.
+        # is its handshake); in the deep build from the head input register (``accept``:
+        # it leaves the register), see ``_input_registers``.
         if deep:
-            front = self._input_register(m)
+            front = self._input_registers(m)
             tick0, good0, accept = front.tick0, front.good0, front.enter
             last0, cfg0, sym_low0 = front.last0, front.cfg0, front.hazard_sym0
         else:
@@ -445,7 +540,7 @@ class IndicatorEngine(wiring.Component):
         meta_rd = meta.read_port(domain="comb")
         meta_wr = meta.write_port()
         m.d.comb += meta_rd.addr.eq(tick0.symbol[:sym_bits])
-        meta1 = Signal(meta_layout(p), reset_less=True)
+        meta1 = Signal(meta_layout(p, deep), reset_less=True)
         m.d.sync += meta1.eq(meta_rd.data)
         # The previous price, first needed in stage 2, in a LUT RAM of its own read in stage
         # 1 from its own address register (RegisteredMemory): the input symbol addresses
@@ -461,7 +556,9 @@ class IndicatorEngine(wiring.Component):
         # is 0: the pointer needs only the RESET flag (one LUT level, not the 32-bit zero
         # test). fresh2 has several copies (the EMA blocks' own), each next to its users.
         reset1 = (tick1.flags & TickFlag.RESET).any()
-        fresh1 = (meta1.count == 0) | reset1
+        # (The deep build's row has a bit for count != 0: one LUT in front of the long
+        # routes to the EMA blocks' copies.)
+        fresh1 = (~meta1.seen if deep else meta1.count == 0) | reset1
         fresh2 = Signal(reset_less=True)
         count2 = Signal(32, reset_less=True)
         saturated2 = Signal(reset_less=True)
@@ -488,6 +585,9 @@ class IndicatorEngine(wiring.Component):
             ]
             wraps1 = wrap_always1 | (~wrap_never1 & (meta1.pos >= last_pos1))
             pos_after_reset1 = ~wrap_always1
+            # The count after this tick reaches the min/max tree's depth (see mm_count3).
+            count_deep2 = Signal(reset_less=True)
+            m.d.sync += count_deep2.eq(meta1.count >= p.minmax_depth - 1)
         else:
             wraps1 = pos_inc1 >= n_minmax1
             pos_after_reset1 = Mux(n_minmax1 <= 1, 0, 1)
@@ -552,6 +652,7 @@ class IndicatorEngine(wiring.Component):
             meta_wr.data.count.eq(count_after2),
             meta_wr.data.ptr.eq(ptr_next2),
             meta_wr.data.pos.eq(pos_next2),
+            *([meta_wr.data.seen.eq(1)] if deep else []),
             prev_ram.wr_addr.eq(local(sym[1][:sym_bits], "prev_wa")),
             prev_ram.wr_en.eq(local(live[1], "prev_we")),
             prev_ram.wr_data.eq(price2),
@@ -564,6 +665,20 @@ class IndicatorEngine(wiring.Component):
             delta3.eq(Mux(fresh2, 0, price2 - prev2)),
             neg_delta3.eq(Mux(fresh2, 0, prev2 - price2)),
         ]
+        if deep:
+            # The min/max tree compares leaf indices (below its depth) against the count
+            # and the window: it gets both clamped to the depth, narrow registers, so its
+            # masks are not 32-bit compares.
+            mm_depth = p.minmax_depth
+            mm_count3 = Signal(range(mm_depth + 1), reset_less=True)
+            mm_n3 = Signal(range(mm_depth + 1), reset_less=True)
+            m.d.sync += [
+                mm_count3.eq(Mux(good[2], Mux(fresh2, 1, Mux(count_deep2, mm_depth,
+                                                              count_inc2)), 0)),
+                mm_n3.eq(Mux(cfg[2].n_minmax > mm_depth, mm_depth, cfg[2].n_minmax)),
+            ]
+        else:
+            mm_count3, mm_n3 = count3, cfg[3].n_minmax
         # ``fresh`` of the signal and RSI blocks (their cycle 1), a copy of each block's own:
         # it clears the block's state register (see Smooth's ``fresh_cycle``).
         block_fresh = {"gain": local(fresh2, "gain_fresh"), "loss": local(fresh2, "loss_fresh"),
@@ -573,9 +688,15 @@ class IndicatorEngine(wiring.Component):
         # Stage 3: the RSI moves.
         up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
         down4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        if deep:
+            # delta > 0 exactly when -delta < 0 (both zero for a fresh tick): the other's
+            # sign bit, not a 33-bit test, picks each move.
+            up_move, down_move = neg_delta3[-1], delta3[-1]
+        else:
+            up_move, down_move = delta3 > 0, neg_delta3 > 0
         m.d.sync += [
-            up4.eq(Mux(delta3 > 0, delta3 << FRAC_BITS, 0)),
-            down4.eq(Mux(neg_delta3 > 0, neg_delta3 << FRAC_BITS, 0)),
+            up4.eq(Mux(up_move, delta3 << FRAC_BITS, 0)),
+            down4.eq(Mux(down_move, neg_delta3 << FRAC_BITS, 0)),
         ]
 
         # ---------------------------------------------------------------- smoothing blocks
@@ -625,7 +746,7 @@ class IndicatorEngine(wiring.Component):
         m.d.comb += [
             mm.i_valid.eq(mm_valid), mm.i_sym.eq(mm_sym2),
             mm.i_pos.eq(mm_pos2), mm.i_price.eq(price2),
-            mm.i_count.eq(count3), mm.i_n.eq(cfg[3].n_minmax),
+            mm.i_count.eq(mm_count3), mm.i_n.eq(mm_n3),
         ]
         mm_full4 = Signal(reset_less=True)
         m.d.sync += mm_full4.eq(good[3] & (count3 >= cfg[3].n_minmax))

@@ -33,6 +33,8 @@ engine ties it high), from the cycle in which the tick's inputs are presented (c
 * cycle 0: ``i_valid``, ``i_sym``, ``i_pos`` (leaf pointer, 0 for a fresh tick), ``i_price``.
   The leaf is written and the siblings are read in this cycle.
 * cycle 1: ``i_count`` (ticks of the symbol, this one included), ``i_n`` (window length).
+  Both are compared with leaf indices only, so a caller may clamp them to
+  ``minmax_depth``.
 * cycle 6 (``LATENCY``): ``o_min``, ``o_max`` (registers; zero unless valid).
 
 One tick per cycle. Cycle 0: RAM reads (block RAM with its output register,

@@ -36,10 +36,13 @@ Latency 5 cycles; throughput one tick per cycle. A tick may read its symbol's st
 in a cycle after the previous tick of that symbol wrote it: two ticks of one symbol must be
 at least :attr:`Smooth.WINDOW` = 6 cycles apart (read-before-write RAM).
 
-With ``sum_register=True`` (the engine's deep build) cycle 4 only registers the partial
-products and ``x``/``gap`` in fabric, next to the adders, and the sum of cycle 4 moves to
-cycle 5: ``o_x``/``o_gap`` come in cycle 6, the state is written in cycle 6, and ticks of
-one symbol must be 7 cycles apart (the instance's ``LATENCY`` and ``WINDOW``).
+With ``deep=True`` (the engine's deep build) cycle 4 only registers the partial products
+and ``x``/``gap`` in fabric, next to the adders, and the sum of cycle 4 moves to cycle 5:
+``o_x``/``o_gap`` come in cycle 6, the state is written in cycle 6, and ticks of one
+symbol must be 7 cycles apart (:meth:`Smooth.timing`; the instance's ``LATENCY`` and
+``WINDOW``). And each multiplier takes ``alpha`` from a register of its own
+(:class:`~.primitives.LocalRegister`): one register shared by the block's DSPs could sit
+next to only one of them, and a DSP's operands need 3.5 ns of setup.
 
 Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
 asynchronous read into a register and one more register, data in cycle 2; the second
@@ -61,7 +64,7 @@ from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
 from .pipe import add3, carry_save
-from .primitives import RegisteredMemory, RegisteredMultiplier
+from .primitives import LocalRegister, RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["Smooth", "mulshr_parts"]
 
@@ -82,20 +85,24 @@ class Smooth(wiring.Component):
     #: Minimum distance in cycles between two ticks of one symbol (state read to write + 1).
     WINDOW = 6
 
+    @classmethod
+    def timing(cls, deep: bool = False) -> tuple[int, int]:
+        """Return ``(LATENCY, WINDOW)`` in cycles of the default or the deep block."""
+        return cls.LATENCY + deep, cls.WINDOW + deep
+
     def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False,
-                 valid_cycle: int = 0, fresh_cycle: int = 2,
-                 sum_register: bool = False) -> None:
+                 valid_cycle: int = 0, fresh_cycle: int = 2, deep: bool = False) -> None:
         if valid_cycle not in (0, 1):
             raise ValueError(f"valid_cycle must be 0 or 1, not {valid_cycle}")
         if fresh_cycle not in (1, 2):
             raise ValueError(f"fresh_cycle must be 1 or 2, not {fresh_cycle}")
         self.fresh_cycle = fresh_cycle
         self.valid_cycle = valid_cycle
-        #: With ``sum_register``: the products and the cycle-4 operands into fabric
-        #: registers, the sum a cycle later (latency and window one cycle longer).
-        self.sum_register = sum_register
-        self.LATENCY = type(self).LATENCY + sum_register
-        self.WINDOW = type(self).WINDOW + sum_register
+        #: The deep block: the products and the cycle-4 operands into fabric registers, the
+        #: sum a cycle later (latency and window one cycle longer); each DSP's alpha from a
+        #: register of its own.
+        self.deep = deep
+        self.LATENCY, self.WINDOW = self.timing(deep)
         self.n_symbols = n_symbols
         self.width = width
         self.subtrahend = subtrahend
@@ -176,8 +183,16 @@ class Smooth(wiring.Component):
             mul = RegisteredMultiplier(unsigned(stop - start), unsigned(ALPHA_BITS),
                                        name=f"mul{i}", fabric_operands=True)
             m.submodules[f"mul{i}"] = mul
+            if self.deep:
+                alpha_copy = LocalRegister(unsigned(ALPHA_BITS), enable=True,
+                                           name=f"alpha{i}")
+                m.submodules[f"alpha{i}"] = alpha_copy
+                m.d.comb += [alpha_copy.d.eq(self.i_alpha), alpha_copy.en.eq(en)]
+                alpha_in = alpha_copy.q
+            else:
+                alpha_in = alpha3
             m.d.comb += [mul.en.eq(en), mul.a.eq(diff3.as_unsigned()[start:stop]),
-                         mul.b.eq(alpha3)]
+                         mul.b.eq(alpha_in)]
             pp4.append(mul.p)
         x4 = Signal(unsigned(w), reset_less=True)     # x - correction, modulo 2**w
         gap4 = Signal(unsigned(w + 1), reset_less=True)     # diff + correction + 1, modulo 2**(w+1)
@@ -197,7 +212,7 @@ class Smooth(wiring.Component):
         o = Signal(n)
         m.d.comb += [e.eq(even), o.eq(odd)]
 
-        if self.sum_register:
+        if self.deep:
             # The products (from the DSPs' fixed sites) and x, gap into fabric registers
             # next to the adders: the route from the DSPs ends at a register.
             e, o, x4, gap4 = (self._register(m, v, name) for v, name in
@@ -213,7 +228,7 @@ class Smooth(wiring.Component):
             ]
         m.d.comb += [self.o_x.eq(o_x), self.o_gap.eq(o_gap)]
 
-        # Cycle 5 (6 with sum_register): write back.
+        # Cycle 5 (6 in the deep block): write back.
         m.d.comb += [state.wr_addr.eq(addr[out]), state.wr_data.eq(self.o_x),
                      state.wr_en.eq(valid[out])]
         return m

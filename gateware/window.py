@@ -31,11 +31,11 @@ cycle in which the tick's inputs are presented (cycle 0):
   with a subtractor of its own (:class:`~.primitives.RegisteredMemory`'s ``rd_sub``).
 * cycle 0: ``i_valid``, ``i_sym``, ``i_price``, and each ring's address ``i_ring_sma`` /
   ``i_ring_roc`` (``Cat(ptr, symbol)``, from registers of the caller's own: the write
-  index is the ring pointer ``ptr``, the read index ``ptr - n``). With
-  ``tap_inputs=True`` (the engine's deep build) the read addresses come in too, as
-  ``i_tap_sma`` / ``i_tap_roc`` (``Cat(ptr - n, symbol)``, from the caller's registers:
-  no subtractor in front of the block RAMs), and no group works out a tap. The rings are read in
-  this cycle and written at the end of the next.
+  index is the ring pointer ``ptr``, the read index ``ptr - n``). With ``deep=True``
+  (the engine's deep build) the read addresses come in too, as ``i_tap_sma`` /
+  ``i_tap_roc`` (``Cat(ptr - n, symbol)``, from the caller's registers: no subtractor in
+  front of the block RAMs), and no group works out a tap. The rings are read in this cycle
+  and written at the end of the next.
 * cycle 1: ``i_count`` (ticks before this one, 0 for a fresh tick), ``i_fresh``.
 * cycle 7: ``o_sum``, ``o_sumsq``, ``o_mom``, ``o_sma_full`` (the window is full: ``count + 1
   >= n_sma`` with this tick), ``o_roc_full`` (``count >= n_roc``): registers, zero unless
@@ -47,7 +47,10 @@ once more in cycle 3: the rings spread over many block RAMs), price**2 operands 
 multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 ring write, the count into a
 register; cycle 2 count against the windows, price**2 partial products summed (plus 2);
 cycle 3 ring data: momentum,
-``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read; cycle 5
+``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read (with
+``deep=True``: ``price - old`` and ``price`` into registers, and in cycle 4 one of them,
+picked by the window's full flag, into ``d_sum``: the flag drives a multiplexer into
+registers, not the 64 bits of a subtraction's operand); cycle 5
 ``d_sumsq = price**2 - old**2`` (a carry-save layer into registers, no adder), sums RAM
 data (zero for a fresh tick) into registers; cycle 6 ``sums + d`` (one adder from
 registers; for the squares a carry-save layer in front of it); cycle 7
@@ -102,14 +105,15 @@ class WindowSums(wiring.Component):
     #: Minimum distance in cycles between two ticks of one symbol.
     WINDOW = 5
 
-    def __init__(self, params: EngineParams, *, tap_inputs: bool = False) -> None:
+    def __init__(self, params: EngineParams, *, deep: bool = False) -> None:
         self.params = params
-        #: With ``tap_inputs``: the read taps come in from the caller's registers.
-        self.tap_inputs = tap_inputs
+        #: The engine's deep build: the read taps come in from the caller's registers, and
+        #: the full flag picks ``d_sum`` a cycle later (same latency).
+        self.deep = deep
         sym_bits = max(1, params.symbol_bits)
         ring_addr_bits = params.ring_bits + sym_bits
         taps = ({"i_tap_sma": In(ring_addr_bits), "i_tap_roc": In(ring_addr_bits)}
-                if tap_inputs else {})
+                if deep else {})
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
@@ -146,11 +150,11 @@ class WindowSums(wiring.Component):
         taps3 = {}
         for name in ("sma", "roc"):
             ring = RegisteredMemory(signed(32), depth, write_registered=True,
-                                    rd_sub_bits=0 if self.tap_inputs else p.ring_bits,
+                                    rd_sub_bits=0 if self.deep else p.ring_bits,
                                     name=f"ring_{name}")
             m.submodules[f"ring_{name}"] = ring
             address = getattr(self, f"i_ring_{name}")
-            if self.tap_inputs:
+            if self.deep:
                 read = [ring.rd_addr.eq(getattr(self, f"i_tap_{name}"))]
             else:
                 read = [ring.rd_addr.eq(address), ring.rd_sub.eq(getattr(self, f"i_n_{name}"))]
@@ -206,13 +210,24 @@ class WindowSums(wiring.Component):
         # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).
         full3 = sma_full3
         mom4 = Signal(signed(64), reset_less=True)
-        d_sum4 = Signal(signed(64), reset_less=True)
         with m.If(en):
-            m.d.sync += [
-                mom4.eq(Mux(roc_full3 & valid[3], price[3] - taps3["roc"], 0)),
-                d_sum4.eq(price[3] - Mux(full3, old3, 0)),
-            ]
-        d_sum6 = dly.get(d_sum4, 2, "d_sum")
+            m.d.sync += mom4.eq(Mux(roc_full3 & valid[3], price[3] - taps3["roc"], 0))
+        if self.deep:
+            # price - old into a register, picked in cycle 4 (or the price alone).
+            diff4 = Signal(signed(33), reset_less=True)
+            d_sum5 = Signal(signed(64), reset_less=True)
+            with m.If(en):
+                m.d.sync += [
+                    diff4.eq(price[3] - old3),
+                    d_sum5.eq(Mux(dly.get(sma_full3, 1, "sma_full"), diff4,
+                                  dly.get(self.i_price, 4, "price"))),
+                ]
+            d_sum6 = dly.get(d_sum5, 1, "d_sum")
+        else:
+            d_sum4 = Signal(signed(64), reset_less=True)
+            with m.If(en):
+                m.d.sync += d_sum4.eq(price[3] - Mux(full3, old3, 0))
+            d_sum6 = dly.get(d_sum4, 2, "d_sum")
 
         # Cycle 3: sums RAM read (data in cycle 5, registered in cycle 6: zero for a fresh
         # tick, so that cycle 6 is one adder from registers).

@@ -205,7 +205,7 @@ async def one_symbol_back_to_back_waits_a_bounded_time(dut: object) -> None:
     ticks = tb.restart_symbols(ticks)
     ins, entries = await _run_without_stalls(tb, ticks)
     waits = {e - i for i, e in zip(ins, entries, strict=True)}
-    assert max(waits) <= tb.engine.HAZARD_WAIT, f"waits {sorted(waits)}"
+    assert max(waits) <= tb.engine.INPUT_WAIT, f"waits {sorted(waits)}"
     gaps = {b - a for a, b in itertools.pairwise(entries)}
     assert gaps == {tb.engine.HAZARD_DISTANCE}, f"gaps {sorted(gaps)}"
     span = entries[-1] - entries[0] + 1

@@ -45,15 +45,15 @@ def test_config_layout_holds_every_register():
     assert config_to_int(config) == view.as_value().value
 
 
-@pytest.mark.parametrize("sum_register", [False, True], ids=["sum5", "sum_register"])
+@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
 @pytest.mark.parametrize("fresh_cycle", [2, 1])
-def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, sum_register):
+def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, deep):
     """Random x/target over the whole signed(50) range; four symbols, stalls on ``en``.
     ``fresh_cycle=1``: ``fresh`` a cycle earlier and the initial value zero.
-    ``sum_register``: the deep build's block, a cycle longer (latency 6, window 7)."""
+    ``deep``: the deep build's block, a cycle longer (latency 6, window 7)."""
     width = 50
-    dut = Smooth(4, width, fresh_cycle=fresh_cycle, sum_register=sum_register)
-    assert (dut.LATENCY, dut.WINDOW) == ((6, 7) if sum_register else (5, 6))
+    dut = Smooth(4, width, fresh_cycle=fresh_cycle, deep=deep)
+    assert (dut.LATENCY, dut.WINDOW) == ((6, 7) if deep else (5, 6))
     rng = random.Random(11)
     lo, hi = -2**(width - 1), 2**(width - 1) - 1
     values = [lo, hi, 0, -1, 1, lo + 1, hi - 1]

@@ -69,7 +69,9 @@ def run_engine(params: EngineParams, config: EngineConfig, ticks: np.ndarray, *,
     async def producer(ctx):
         rng = random.Random(seed)
         for symbol, row in (preload or {}).items():
-            ctx.set(dut.meta[symbol], row)
+            # (The deep build's row says whether it was written: count != 0.)
+            seen = {"seen": int(row.get("count", 0) != 0)} if deep else {}
+            ctx.set(dut.meta[symbol], {**row, **seen})
         ctx.set(Value.cast(dut.config), config_to_int(config))
         for i, word in enumerate(words):
             if i in configs:
@@ -166,7 +168,7 @@ def one_symbol_ticks(n: int) -> np.ndarray:
     return ticks
 
 
-@pytest.mark.parametrize(("deep", "latency"), [(False, 8), (True, 11)], ids=["default", "deep"])
+@pytest.mark.parametrize(("deep", "latency"), [(False, 8), (True, 12)], ids=["default", "deep"])
 def test_latency_is_fixed_and_interleaved_symbols_flow_one_per_cycle(deep, latency):
     n = 160
     run = check(SMALL, SMALL_CONFIG, interleaved_ticks(n), deep=deep)
@@ -187,20 +189,25 @@ def test_one_symbol_back_to_back_waits_the_hazard_bound():
     assert {o - i for i, o in zip(run.ins, run.outs, strict=True)} == {engine.LATENCY}
 
 
-def test_deep_build_one_symbol_waits_in_the_input_register():
+def test_deep_build_one_symbol_waits_in_the_input_registers():
     n = 40
     ticks = one_symbol_ticks(n)
     run = check(SMALL, SMALL_CONFIG, ticks, deep=True)
     engine = run.engine
     assert (engine.HAZARD_DISTANCE, engine.HAZARD_WAIT) == (7, 6)
-    # The second tick is taken at once and waits in the register; each later one is taken
-    # as the one before it leaves, and waits HAZARD_WAIT cycles.
+    # The second and third ticks are taken at once (into the tail register, then up into
+    # the head register, where the second waits); each later one is taken as the one
+    # before it moves up, HAZARD_DISTANCE cycles apart.
     gaps = [b - a for a, b in itertools.pairwise(run.ins)]
-    assert gaps == [1] + [engine.HAZARD_DISTANCE] * (n - 2)
+    assert gaps == [1, 1] + [engine.HAZARD_DISTANCE] * (n - 3)
     entries = engine.entry_cycles(run.ins, ticks["symbol"])
     assert [o - e for e, o in zip(entries, run.outs, strict=True)] == [engine.LATENCY] * n
     assert {b - a for a, b in itertools.pairwise(run.outs)} == {engine.HAZARD_DISTANCE}
     assert run.hazard_cycles == (n - 1) * engine.HAZARD_WAIT
+    # From the third tick on, each waits behind the one ahead and then behind it again.
+    waits = [e - i for i, e in zip(run.ins, entries, strict=True)]
+    assert waits == [0, engine.HAZARD_WAIT] + [engine.INPUT_WAIT] * (n - 2)
+    assert engine.INPUT_WAIT == 2 * engine.HAZARD_WAIT
 
 
 def test_deep_build_ready_depends_on_no_payload_bit():
@@ -370,4 +377,4 @@ def test_class_timing_is_the_default_builds():
     assert timing == (IndicatorEngine.LATENCY, IndicatorEngine.HAZARD_DISTANCE) == (8, 6)
     assert IndicatorEngine.HAZARD_WAIT == 5
     assert IndicatorEngine.timing(EngineParams(minmax_depth=256)) == (8, 6)
-    assert IndicatorEngine.timing(EngineParams(), deep=True) == (11, 7)
+    assert IndicatorEngine.timing(EngineParams(), deep=True) == (12, 7)
