@@ -488,7 +488,7 @@ class IndicatorEngine(wiring.Component):
         ]
         valid = [None] + [ctl.get(valid1, k - 1) for k in range(1, top + 1)]
         tick = [tick0] + [at(tick1, 1, k) for k in range(1, top + 1)]
-        cfg = [None] + [at(cfg1, 1, k) for k in range(1, top + 1)]
+        cfg = [cfg0] + [at(cfg1, 1, k) for k in range(1, top + 1)]
         sym = [t.symbol for t in tick]
         good = [good0] + [at(good1, 1, k) for k in range(1, top + 1)]
 
@@ -586,8 +586,8 @@ class IndicatorEngine(wiring.Component):
             wraps1 = wrap_always1 | (~wrap_never1 & (meta1.pos >= last_pos1))
             pos_after_reset1 = ~wrap_always1
             # The count after this tick reaches the min/max tree's depth (see mm_count3).
-            count_deep2 = Signal(reset_less=True)
-            m.d.sync += count_deep2.eq(meta1.count >= p.minmax_depth - 1)
+            reaches_depth2 = Signal(reset_less=True)
+            m.d.sync += reaches_depth2.eq(meta1.count >= p.minmax_depth - 1)
         else:
             wraps1 = pos_inc1 >= n_minmax1
             pos_after_reset1 = Mux(n_minmax1 <= 1, 0, 1)
@@ -669,12 +669,13 @@ class IndicatorEngine(wiring.Component):
             # The min/max tree compares leaf indices (below its depth) against the count
             # and the window: it gets both clamped to the depth, narrow registers, so its
             # masks are not 32-bit compares.
+            # (count_after2 is below the depth unless it reaches it without a reset.)
             mm_depth = p.minmax_depth
             mm_count3 = Signal(range(mm_depth + 1), reset_less=True)
             mm_n3 = Signal(range(mm_depth + 1), reset_less=True)
             m.d.sync += [
-                mm_count3.eq(Mux(good[2], Mux(fresh2, 1, Mux(count_deep2, mm_depth,
-                                                              count_inc2)), 0)),
+                mm_count3.eq(Mux(good[2], Mux(reaches_depth2 & ~fresh2, mm_depth,
+                                              count_after2), 0)),
                 mm_n3.eq(Mux(cfg[2].n_minmax > mm_depth, mm_depth, cfg[2].n_minmax)),
             ]
         else:
@@ -732,7 +733,7 @@ class IndicatorEngine(wiring.Component):
         # count masks the older ones), so the ring addresses do not wait for ``fresh``.
         assert win_in in (1, 2)
         # The windows a cycle ahead (see WindowSums): the registers the tick sampled.
-        cfg_ahead = cfg0 if win_in == 1 else cfg[win_in - 1]
+        cfg_ahead = cfg[win_in - 1]
         m.d.comb += [
             win.i_valid.eq(live[win_in]),
             win.i_sym.eq(win_sym),

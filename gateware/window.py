@@ -208,7 +208,6 @@ class WindowSums(wiring.Component):
         old_ll, old_hh, old_hl = products(old3, "old")
 
         # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).
-        full3 = sma_full3
         mom4 = Signal(signed(64), reset_less=True)
         with m.If(en):
             m.d.sync += mom4.eq(Mux(roc_full3 & valid[3], price[3] - taps3["roc"], 0))
@@ -226,7 +225,7 @@ class WindowSums(wiring.Component):
         else:
             d_sum4 = Signal(signed(64), reset_less=True)
             with m.If(en):
-                m.d.sync += d_sum4.eq(price[3] - Mux(full3, old3, 0))
+                m.d.sync += d_sum4.eq(price[3] - Mux(sma_full3, old3, 0))
             d_sum6 = dly.get(d_sum4, 2, "d_sum")
 
         # Cycle 3: sums RAM read (data in cycle 5, registered in cycle 6: zero for a fresh
