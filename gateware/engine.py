@@ -13,7 +13,7 @@ Contract
 --------
 * Every output word equals :meth:`.model.EngineModel.process` (see the model's docstring for
   the arithmetic and the fixed-point formats: ``Q.16`` pips, ``Q0.18`` alphas, 64-bit sums).
-* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8; the deep build's 12, below) from a
+* Latency: :attr:`IndicatorEngine.LATENCY` cycles (8; the deep build's 13, below) from a
   tick's input handshake to its record's ``valid``, when the output is not stalled (the
   record leaves straight from the last stage's registers while the output FIFO is empty).
 * Throughput: one tick per cycle while no symbol recurs within :attr:`HAZARD_DISTANCE`
@@ -35,7 +35,7 @@ Contract
 Deep build
 ----------
 ``IndicatorEngine(params, deep=True)`` trades latency for clock rate, bit for bit the same
-records: latency 12 cycles, :attr:`HAZARD_DISTANCE` 7 and :attr:`HAZARD_WAIT` 6 (the
+records: latency 13 cycles, :attr:`HAZARD_DISTANCE` 7 and :attr:`HAZARD_WAIT` 6 (the
 instance's attributes), one tick per cycle while no symbol recurs within 7 cycles; a tick
 taken while the one ahead waits waits behind it too, at most ``INPUT_WAIT`` = 12 cycles
 from its handshake to its entry. These
@@ -50,14 +50,25 @@ changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list
   path to them or to the registers' enables (an enable fans out to ~260 bits), and the
   stage-0 RAM reads start from a register. ``o_hazard`` is a register too (a cycle
   late). One symbol alone: the second and third ticks are taken at once, each later one
-  as the one before it moves up.
+  as the one before it moves up. The input's compares (a cone of four LUTs) are worked
+  out for both values of the tail's enable, which picks between them at the end.
 * The symbol's meta row has a ``seen`` bit (:func:`meta_layout`), so ``fresh`` is one
   LUT, not a 32-bit zero test, in front of the long routes to the EMA blocks.
 * The smoothing blocks sum their products a cycle later, from fabric registers
-  (``Smooth(deep=True)``): the route from the DSPs' fixed sites ends at a register, and
-  each DSP takes its coefficient from a register of its own.
-  The EMA blocks then give their outputs in stage 6, so the MACD signal starts in stage 4
-  and ends in stage 10.
+  (``Smooth(deep=True)``): the route from the DSPs' fixed sites ends at a register; and
+  the DSPs take their chunks of the difference, each from an 18-bit adder of its own (the
+  carries between chunks become corrections summed in the fabric), and the coefficient
+  into their own input registers (0.08 ns of setup, where a DSP fed from fabric registers
+  needs 3.5 ns for its multiply). The EMA blocks give their outputs in stage 6.
+* The EMA blocks take the price from registers of their own, and a fresh tick's EMA
+  starts at its price with no selection between the subtraction and the DSPs (its
+  coefficient is zero instead: ``Smooth(fresh_target=True)``).
+* The window's price**2 products go into fabric registers before their sum (it has a
+  cycle to spare).
+* The MACD signal smooths the MACD line from a register of its own, written in stage 6
+  from the EMAs' outputs: its subtraction has two operands from registers next to it,
+  not three from the EMA blocks'. It starts in stage 5 and ends in stage 11, the last
+  (a cycle later than if it took the EMAs' outputs straight: one cycle of the latency).
 * The window starts in stage 2 and takes its ring taps ``ptr - n`` from registers of each
   ring's own, worked out in stage 1 (``WindowSums(deep=True)``): no subtractor
   between a register and the 32 block RAMs of a ring, which span the die. Its full flag
@@ -66,14 +77,17 @@ changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list
 * The min/max tree's valid (its leaf RAM's write enable) comes from a register of its
   own, and the leaf pointer's wrap ``pos >= n - 1`` is compared against registers worked
   out a cycle ahead (no adder in front of the compare). The tree gets the count and the
-  window clamped to its depth (narrow registers: its masks compare leaf indices).
+  window clamped to its depth (narrow registers: its masks compare leaf indices). It is
+  ``MinMaxTree(deep=True)``: its pairwise compares are combined into registers before
+  the selections, and it takes the leaf pointer in stage 1, so each RAM's address is a
+  register of its own (latency 7; it ends in stage 9, within the signal's).
 * RSI: the up and down moves are picked by the sign bits of ``-delta`` and ``delta``, not
   by 33-bit tests ``> 0``.
 
 The card (:mod:`.top`) uses the default build: its tick-to-verdict budget is 16 cycles.
 The stage map below is the default build's; in the deep build stage 0 is two cycles after
-the handshake (at the earliest), the smoothing blocks take a stage more, and the window
-starts in stage 2.
+the handshake (at the earliest), the smoothing blocks and the min/max tree take a stage
+more, the window starts in stage 2 and the signal in stage 5.
 ``tickgate hw synth --core engine --deep`` reports the deep build.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
@@ -218,8 +232,9 @@ class IndicatorEngine(wiring.Component):
     def _stages(deep: bool) -> dict[str, int]:
         """Return the stage at which each block takes its first inputs (its cycle 0)."""
         smooth = Smooth.timing(deep)[0]
-        # The signal block takes the EMAs' outputs in its cycle 2.
-        return {"ema": _EMA_IN, "rsi": _RSI_IN, "signal": _EMA_IN + smooth - 2,
+        # The signal block takes the EMAs' outputs in its cycle 2; in the deep build it
+        # takes their difference, the MACD line, from a register a cycle later.
+        return {"ema": _EMA_IN, "rsi": _RSI_IN, "signal": _EMA_IN + smooth - 2 + deep,
                 "window": 1 + deep, "minmax": _MINMAX_IN}
 
     @classmethod
@@ -232,7 +247,7 @@ class IndicatorEngine(wiring.Component):
             "rsi": first["rsi"] + smooth,
             "signal": first["signal"] + smooth,
             "window": first["window"] + WindowSums.LATENCY,
-            "minmax": first["minmax"] + MinMaxTree.timing(params)[0],
+            "minmax": first["minmax"] + MinMaxTree.timing(params, deep)[0],
         }
 
     @classmethod
@@ -240,7 +255,7 @@ class IndicatorEngine(wiring.Component):
         """Return ``(LATENCY, HAZARD_DISTANCE)`` of a build, in cycles (the latency from
         the input handshake: the deep build's input registers are two cycles of it)."""
         distance = max(_META_WINDOW, Smooth.timing(deep)[1], WindowSums.WINDOW,
-                       MinMaxTree.timing(params)[1])
+                       MinMaxTree.timing(params, deep)[1])
         return (max(cls.out_stages(params, deep).values())
                 + cls.DEEP_INPUT_CYCLES * deep, distance)
 
@@ -394,6 +409,17 @@ class IndicatorEngine(wiring.Component):
             tail_same_next = Mux(tail_load, fresh_same, tail_same)
             # The tail takes the input whenever it is empty or its tick moves up.
             tail_load_next = ~tail_full_next | head_load_next
+            # tail_stays' next value, for either tail_load: the input's compares are a deep
+            # cone and tail_load's register sits elsewhere, so tail_load only picks between
+            # the two at the end (kept nets: synthesis does not pull it into the cone).
+            stays_if_load = Signal(attrs={"keep": 1})
+            stays_if_kept = Signal(attrs={"keep": 1})
+            m.d.comb += [
+                stays_if_load.eq((head_full_next & fresh_same)
+                                 | fresh_match[1:distance - 1].any()),
+                stays_if_kept.eq((head_full_next & tail_same)
+                                 | shifted(tail_match)[1:distance - 1].any()),
+            ]
             m.d.sync += [
                 tail_load.eq(tail_load_next),
                 head_full.eq(head_full_next), head_match.eq(head_match_next),
@@ -401,8 +427,7 @@ class IndicatorEngine(wiring.Component):
                 tail_full.eq(tail_full_next),
                 tail_match.eq(tail_match_next), tail_same.eq(tail_same_next),
                 head_stays.eq(head_match_next[1:distance - 1].any()),
-                tail_stays.eq((head_full_next & tail_same_next)
-                              | tail_match_next[1:distance - 1].any()),
+                tail_stays.eq(Mux(tail_load, stays_if_load, stays_if_kept)),
             ]
             m.d.comb += [*(copy.d.eq(head_load_next) for copy in head_load_copies),
                          *(copy.d.eq(tail_load_next) for copy in tail_load_copies)]
@@ -438,17 +463,19 @@ class IndicatorEngine(wiring.Component):
         sym_bits = max(1, p.symbol_bits)
         n = p.n_symbols
         # The EMA blocks read their state in stage 0 and take the registered valid of stage 1.
+        # (Deep build: a fresh tick's EMA starts at its price with no selection in front
+        # of the subtraction, Smooth's ``fresh_target``.)
         m.submodules.ema_fast = ema_fast = Smooth(n, SMOOTH_BITS, valid_cycle=1,
-                                                  deep=deep)
+                                                  fresh_target=deep, deep=deep)
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1,
-                                                  deep=deep)
+                                                  fresh_target=deep, deep=deep)
         # The signal and RSI blocks start from zero and take ``fresh`` in their cycle 1.
-        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=True, fresh_cycle=1,
+        m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=not deep, fresh_cycle=1,
                                            deep=deep)
         m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep)
         m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep)
         m.submodules.window = win = WindowSums(p, deep=deep)
-        m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE)
+        m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE, deep=deep)
         for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
             m.d.comb += block.en.eq(1)
 
@@ -612,7 +639,9 @@ class IndicatorEngine(wiring.Component):
         mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
         # Deep build: the leaf RAM's write enable from a register of the tree's own.
         mm_valid = local(live[_MINMAX_IN - 1], "mm_valid") if deep else live[_MINMAX_IN]
-        mm_pos2 = local(Mux(reset1, 0, meta1.pos), "mm_pos")
+        # (The deep build's tree takes the leaf pointer a cycle early, in stage 1.)
+        mm_pos = (Mux(reset1, 0, meta1.pos) if deep
+                  else local(Mux(reset1, 0, meta1.pos), "mm_pos"))
         ema_fresh2 = {"fast": local(fresh1, "ema_fast_fresh"),
                       "slow": local(fresh1, "ema_slow_fresh")}
         rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
@@ -701,9 +730,11 @@ class IndicatorEngine(wiring.Component):
         ]
 
         # ---------------------------------------------------------------- smoothing blocks
-        x2 = price2 << FRAC_BITS
         for block, alpha, name in ((ema_fast, cfg[2].alpha_fast, "fast"),
                                    (ema_slow, cfg[2].alpha_slow, "slow")):
+            # Deep build: each EMA's price from a register of its own (the pipeline's
+            # price register is shared by blocks across the die).
+            x2 = (local(tick[1].price, f"ema_{name}_price") if deep else price2) << FRAC_BITS
             m.d.comb += [
                 block.i_valid.eq(live[_EMA_IN + 1]),
                 block.i_addr.eq(tick0.symbol[:sym_bits]),
@@ -717,15 +748,23 @@ class IndicatorEngine(wiring.Component):
                 block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
-        assert sig_in + 2 == ema_stage
+        assert sig_in + 2 == ema_stage + deep
+        macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
+        if deep:
+            # Deep build: the signal smooths the MACD line from a register of its own,
+            # a cycle after the EMAs' outputs, so its subtraction has two operands from
+            # registers next to it (not three from the EMA blocks').
+            macd = (ema_fast.o_x - ema_slow.o_x)[:SMOOTH_BITS]
+            sig_target = {"i_target": local(macd, "signal_macd")}
+        else:
+            sig_target = {"i_target": ema_fast.o_x, "i_sub": ema_slow.o_x}
         m.d.comb += [
             sig.i_valid.eq(live[sig_in]), sig.i_addr.eq(sym[sig_in][:sym_bits]),
             sig.i_fresh.eq(block_fresh["signal"]),
-            sig.i_target.eq(ema_fast.o_x), sig.i_sub.eq(ema_slow.o_x),
+            *(getattr(sig, port).eq(value) for port, value in sig_target.items()),
             sig.i_alpha.eq(cfg[sig_in + 2].alpha_signal),
         ]
-        macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
-        m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
 
         # ---------------------------------------------------------------- window sums, min/max
         # The window's ring addresses come from the meta RAM's ring pointer raw: it runs on
@@ -746,7 +785,7 @@ class IndicatorEngine(wiring.Component):
         ]
         m.d.comb += [
             mm.i_valid.eq(mm_valid), mm.i_sym.eq(mm_sym2),
-            mm.i_pos.eq(mm_pos2), mm.i_price.eq(price2),
+            mm.i_pos.eq(mm_pos), mm.i_price.eq(price2),
             mm.i_count.eq(mm_count3), mm.i_n.eq(mm_n3),
         ]
         mm_full4 = Signal(reset_less=True)

@@ -31,6 +31,7 @@ Ports and timing, in enabled cycles (everything advances only when ``en`` is hig
 engine ties it high), from the cycle in which the tick's inputs are presented (cycle 0):
 
 * cycle 0: ``i_valid``, ``i_sym``, ``i_pos`` (leaf pointer, 0 for a fresh tick), ``i_price``.
+  (The deep block takes ``i_pos`` in cycle -1, below.)
   The leaf is written and the siblings are read in this cycle.
 * cycle 1: ``i_count`` (ticks of the symbol, this one included), ``i_n`` (window length).
   Both are compared with leaf indices only, so a caller may clamp them to
@@ -48,6 +49,17 @@ at least ``MIN_DISTANCE`` = 4): a sibling read in cycle 0 misses the path nodes 
 previous tick of the symbol writes if that tick is at most 6 cycles ahead, so its nodes are
 forwarded into the registers of cycle 2 (write-forwarding). With ``minmax_depth = 2`` there
 are no nodes and any distance works.
+
+With ``deep=True`` (the engine's deep build) cycle 4 registers each pairwise result
+(``a.hi < b.hi`` or equal with ``a.lo <= b.lo``, one LUT) and the one-hot selections are
+worked out in cycle 5, from those registers: the selection of the root among ``B + 1``
+candidates is then an AND of ``B`` registers, not of ``3 * B`` half-compare bits. The
+selection and the write move a cycle later: outputs in cycle 7, path nodes written in
+cycle 7 (forwarded from ticks at most 7 cycles ahead); ``MinMaxTree.timing``. And
+``i_pos`` comes a cycle earlier, in cycle -1: every level's RAM address (the leaf's, each
+sibling's ``(pos >> k) ^ 1``) is a register of its own, with no logic in front of the RAM;
+the forwarding compares (the symbols and the node indices of a tick and the tick ``d``
+cycles ahead) are worked out in cycle 0 into registers, so a match of cycle 1 is one AND.
 """
 
 from __future__ import annotations
@@ -55,14 +67,14 @@ from __future__ import annotations
 from functools import reduce
 from operator import and_, or_
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .layouts import WINDOW_BITS
 from .params import EngineParams
 from .pipe import Delays
-from .primitives import RegisteredMemory
+from .primitives import LocalRegister, RegisteredMemory
 
 __all__ = ["MinMaxTree", "PAIR"]
 
@@ -76,20 +88,26 @@ _INT32_MAX = 2**31 - 1
 class MinMaxTree(wiring.Component):
     """Rolling min/max of each symbol's last ``min(count, n)`` prices (see the module doc)."""
 
-    #: Cycle of the path nodes' write.
+    #: Cycle of the path nodes' write (the default block; an instance has its own).
     WRITE = 6
 
     @classmethod
-    def timing(cls, params: EngineParams) -> tuple[int, int]:
-        """Return ``(LATENCY, MIN_DISTANCE)`` of a build, in cycles."""
-        return 6, 4 if params.minmax_bits > 1 else 1
+    def timing(cls, params: EngineParams, deep: bool = False) -> tuple[int, int]:
+        """Return ``(LATENCY, MIN_DISTANCE)`` of a build (the default or the deep block), in
+        cycles."""
+        return 6 + deep, 4 if params.minmax_bits > 1 else 1
 
-    def __init__(self, params: EngineParams, distance: int = 6) -> None:
+    def __init__(self, params: EngineParams, distance: int = 6, *, deep: bool = False) -> None:
         self.params = params
         self.levels = params.minmax_bits
+        #: The deep block: the pairwise results into registers, the selections a cycle
+        #: later (latency 7, path nodes written in cycle 7).
+        self.deep = deep
         #: Cycles from the inputs to the outputs; smallest distance of two ticks of a symbol
         #: that forwarding covers.
-        self.LATENCY, self.MIN_DISTANCE = self.timing(params)
+        self.LATENCY, self.MIN_DISTANCE = self.timing(params, deep)
+        #: Cycle of the path nodes' write (the output cycle).
+        self.WRITE = self.LATENCY
         if distance < self.MIN_DISTANCE:
             raise ValueError(f"distance must be at least {self.MIN_DISTANCE}, not {distance}")
         self.distance = distance
@@ -113,11 +131,27 @@ class MinMaxTree(wiring.Component):
         levels = bits = self.levels
         out_cycle = self.LATENCY
         write = self.WRITE
+        deep = self.deep
         forward = range(self.distance, write + 1) if levels > 1 else range(0)
         top = max([out_cycle, *(1 + d for d in forward)])
         valid = [dly.get(self.i_valid, i, "valid") for i in range(top + 1)]
         sym = [dly.get(self.i_sym, i, "sym") for i in range(top + 1)]
-        pos = [dly.get(self.i_pos, i, "pos") for i in range(top + 1)]
+        if deep:
+            # i_pos in cycle -1: into a register, and each RAM's address into one of its own.
+            def address(value, name: str) -> Value:
+                reg = LocalRegister(Value.cast(value).shape(), enable=True, name=name)
+                m.submodules[name] = reg
+                m.d.comb += [reg.d.eq(value), reg.en.eq(en)]
+                return reg.q
+
+            pos0 = dly.get(self.i_pos, 1, "pos_in")
+            leaf_addr = address(self.i_pos, "leaf_pos")
+            sibling_addr = [address(((self.i_pos >> k) ^ 1)[:bits - k], f"sibling{k}_pos")
+                            for k in range(levels)]
+        else:
+            pos0 = leaf_addr = self.i_pos
+            sibling_addr = [((self.i_pos >> k) ^ 1)[:bits - k] for k in range(levels)]
+        pos = [dly.get(pos0, i, "pos") for i in range(top + 1)]
         price3 = dly.get(self.i_price, 3, "price")
 
         # Cycle 0: write the leaf, read one sibling per level; cycle 2: registered RAM data.
@@ -127,10 +161,9 @@ class MinMaxTree(wiring.Component):
             ram = RegisteredMemory(shape, p.n_symbols * (p.minmax_depth >> k),
                                    name=f"level{k}")
             m.submodules[f"level{k}"] = ram
-            sibling = ((self.i_pos >> k) ^ 1)[:bits - k]
-            m.d.comb += [ram.en.eq(en), ram.rd_addr.eq(Cat(sibling, self.i_sym))]
+            m.d.comb += [ram.en.eq(en), ram.rd_addr.eq(Cat(sibling_addr[k], self.i_sym))]
             if k == 0:
-                m.d.comb += [ram.wr_addr.eq(Cat(self.i_pos, self.i_sym)),
+                m.d.comb += [ram.wr_addr.eq(Cat(leaf_addr, self.i_sym)),
                              ram.wr_data.eq(self.i_price), ram.wr_en.eq(self.i_valid)]
             rams.append(ram)
 
@@ -144,13 +177,26 @@ class MinMaxTree(wiring.Component):
         # Cycle 1: does the tick d cycles ahead (in cycle 1 + d) of this symbol write the
         # node this tick reads at level k (its path node (pos >> k) is our sibling)? It
         # writes in cycle 6, too late for this tick's read if d <= 6.
+        # (The deep block compares the two ticks a cycle earlier, in cycle 0, when they are
+        # d cycles apart as well, into registers: cycle 1 is one AND.)
+        def compared(value: Value, name: str) -> Value:
+            if not deep:
+                return value
+            reg = Signal(name=name, reset_less=True)
+            with m.If(en):
+                m.d.sync += reg.eq(value)
+            return reg
+
         match2 = {}
+        at = 0 if deep else 1
         for d in forward:
             same = Signal(name=f"same{d}")
-            m.d.comb += same.eq(valid[1 + d] & (sym[1 + d] == sym[1]))
+            m.d.comb += same.eq(compared(valid[at + d] & (sym[at + d] == sym[at]),
+                                         f"same{d}_1"))
             for k in range(1, levels):
                 flag = Signal(name=f"match{d}_{k}", reset_less=True)
-                hit = (pos[1 + d] >> k)[:bits - k] == ((pos[1] >> k) ^ 1)[:bits - k]
+                hit = compared((pos[at + d] >> k)[:bits - k] == ((pos[at] >> k) ^ 1)[:bits - k],
+                               f"hit{d}_{k}_1")
                 with m.If(en):
                     m.d.sync += flag.eq(same & hit)
                 match2[d, k] = flag
@@ -191,13 +237,19 @@ class MinMaxTree(wiring.Component):
         hi3 = [price3] + [hi for _, hi in sib3]
 
         def half_compare(a, b, name: str):
-            """Registered (a.hi < b.hi, a.hi == b.hi, a.lo <= b.lo) of signed 32-bit a, b."""
+            """Registered (a.hi < b.hi, a.hi == b.hi, a.lo <= b.lo) of signed 32-bit a, b,
+            combined into ``a <= b`` (in the deep block a register of cycle 5)."""
             lt, eq, le = (Signal(name=f"{name}_{x}", reset_less=True) for x in ("lt", "eq", "le"))
             with m.If(en):
                 m.d.sync += [lt.eq(a[16:32].as_signed() < b[16:32].as_signed()),
                              eq.eq(a[16:32] == b[16:32]),
                              le.eq(a[:16] <= b[:16])]
-            return lt | (eq & le)
+            if not deep:
+                return lt | (eq & le)
+            a_le_b = Signal(name=f"{name}", reset_less=True)
+            with m.If(en):
+                m.d.sync += a_le_b.eq(lt | (eq & le))
+            return a_le_b
 
         beats_lo4 = {}
         beats_hi4 = {}
@@ -205,13 +257,15 @@ class MinMaxTree(wiring.Component):
             for j in range(i + 1, count):
                 beats_lo4[i, j] = half_compare(lo3[i], lo3[j], f"lo_{i}_le_{j}")
                 beats_hi4[i, j] = half_compare(hi3[j], hi3[i], f"hi_{j}_le_{i}")
-        lo5 = [dly.get(v, 2, f"lo{i}") for i, v in enumerate(lo3)]
-        hi5 = [dly.get(v, 2, f"hi{i}") for i, v in enumerate(hi3)]
+        # (The deep block: one cycle later from here on.)
+        lo5 = [dly.get(v, 2 + deep, f"lo{i}") for i, v in enumerate(lo3)]
+        hi5 = [dly.get(v, 2 + deep, f"hi{i}") for i, v in enumerate(hi3)]
 
-        # Cycle 4: each node's one-hot selection into registers: candidate i of 0 .. k wins
-        # (it beats every other); the root's selection is zero for an invalid slot.
+        # Cycle 4 (5 in the deep block): each node's one-hot selection into registers:
+        # candidate i of 0 .. k wins (it beats every other); the root's selection is zero
+        # for an invalid slot.
         def selection(beats, k: int, name: str) -> list[Signal]:
-            keep = valid[4] if k == levels else 1
+            keep = valid[4 + deep] if k == levels else 1
             regs = []
             for i in range(k + 1):
                 wins = [beats[i, j] if i < j else ~beats[j, i] for j in range(k + 1) if j != i]
@@ -221,7 +275,8 @@ class MinMaxTree(wiring.Component):
                 regs.append(reg)
             return regs
 
-        # Cycle 5: select each path node (an AND-OR multiplexer of the one-hot selection).
+        # Cycle 5 (6 in the deep block): select each path node (an AND-OR multiplexer of the
+        # one-hot selection).
         def winner(values, sel):
             return reduce(or_, [Mux(s, values[i], 0) for i, s in enumerate(sel)])
 
@@ -235,7 +290,8 @@ class MinMaxTree(wiring.Component):
                              node.hi.eq(winner(hi5, sel_hi5))]
             nodes6.append(node)
 
-        # Cycle 6: write the path nodes below the root; forward them (from cycle 2 + d).
+        # Cycle 6 (7 in the deep block): write the path nodes below the root; forward them
+        # (from cycle 2 + d).
         for k in range(1, levels):
             m.d.comb += [
                 rams[k].wr_addr.eq(Cat((pos[write] >> k)[:bits - k], sym[write])),

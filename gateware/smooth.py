@@ -27,6 +27,11 @@ Ports and timing, in enabled cycles (every register, RAM read and write advances
 * cycle 5: ``o_x``, ``o_gap`` (registers; zero unless the slot is valid). The state RAM
   is written in this cycle.
 
+With ``fresh_target=True`` (``fresh_cycle=2``) a fresh tick starts at its target, as an EMA
+starts at its first price (``i_init`` is not used): its difference is zero, so cycle 2 has
+no selection in front of the subtraction; the difference's register is cleared instead
+(a synchronous clear) and only ``x`` takes the selection.
+
 With ``subtrahend=True`` the block has one more input, ``i_sub`` (signed ``width``-bit, cycle
 2), and smooths towards ``target - sub`` (the MACD signal: ``target`` the fast EMA, ``sub``
 the slow one), with ``o_gap = target - sub - x_new``; the three-operand difference goes
@@ -40,9 +45,25 @@ With ``deep=True`` (the engine's deep build) cycle 4 only registers the partial 
 and ``x``/``gap`` in fabric, next to the adders, and the sum of cycle 4 moves to cycle 5:
 ``o_x``/``o_gap`` come in cycle 6, the state is written in cycle 6, and ticks of one
 symbol must be 7 cycles apart (:meth:`Smooth.timing`; the instance's ``LATENCY`` and
-``WINDOW``). And each multiplier takes ``alpha`` from a register of its own
-(:class:`~.primitives.LocalRegister`): one register shared by the block's DSPs could sit
-next to only one of them, and a DSP's operands need 3.5 ns of setup.
+``WINDOW``). Its DSPs register their operands themselves: each DSP's 18-bit chunk of the
+difference and ``alpha`` go into the DSP's input registers in cycle 2 (their setup is 0.08
+ns on ECP5; a DSP fed from fabric registers needs 3.5 ns of setup for its multiply), so
+the products still come in cycle 4. Each chunk comes from an adder of its own, without the
+carry from the chunks below (an 18-bit carry chain, not 51 bits, in front of the long
+route to the DSP): chunk ``i``'s true value is ``chunk_i + c_i - 2**len_i * z_i``, with
+``c_i`` the true carry into its first bit and ``z_i`` set when that carry makes the chunk
+wrap to zero, so ``floor(diff * alpha / 2**18)`` is the DSPs' sum plus ``P`` minus ``Q``::
+
+    P = sum over i >= 1 of (c_i and not z_(i-1)) * alpha << 18*(i-1)   (disjoint fields)
+    Q = (z_top or sign) * alpha << (width + 1 - 18)
+
+(``z_(i-1)`` implies ``c_i``, and ``z_top`` a zero top chunk, so each coefficient is 0 or
+1). The fabric keeps the full difference in registers of its own (its 51-bit carry chain
+is on no path to a DSP): cycle 3 works out ``c_i``, ``z_i`` and the sign from it into
+registers, cycle 4 sums ``x + P - Q`` and the gap's ``diff + Q - P + 1``. With
+``fresh_target`` a fresh tick's DSPs and corrections take ``alpha`` zero (the DSPs'
+chunks are ``target - x`` as they are), so no selection sits between the subtraction and
+the DSPs.
 
 Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
 asynchronous read into a register and one more register, data in cycle 2; the second
@@ -64,7 +85,7 @@ from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
 from .pipe import add3, carry_save
-from .primitives import LocalRegister, RegisteredMemory, RegisteredMultiplier
+from .primitives import RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["Smooth", "mulshr_parts"]
 
@@ -91,16 +112,21 @@ class Smooth(wiring.Component):
         return cls.LATENCY + deep, cls.WINDOW + deep
 
     def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False,
-                 valid_cycle: int = 0, fresh_cycle: int = 2, deep: bool = False) -> None:
+                 valid_cycle: int = 0, fresh_cycle: int = 2, fresh_target: bool = False,
+                 deep: bool = False) -> None:
         if valid_cycle not in (0, 1):
             raise ValueError(f"valid_cycle must be 0 or 1, not {valid_cycle}")
         if fresh_cycle not in (1, 2):
             raise ValueError(f"fresh_cycle must be 1 or 2, not {fresh_cycle}")
+        if fresh_target and (fresh_cycle != 2 or subtrahend):
+            raise ValueError("fresh_target needs fresh_cycle=2 and no subtrahend")
         self.fresh_cycle = fresh_cycle
+        #: A fresh tick starts at its target: the difference's register is cleared.
+        self.fresh_target = fresh_target
         self.valid_cycle = valid_cycle
         #: The deep block: the products and the cycle-4 operands into fabric registers, the
-        #: sum a cycle later (latency and window one cycle longer); each DSP's alpha from a
-        #: register of its own.
+        #: sum a cycle later (latency and window one cycle longer); the DSPs register their
+        #: operands themselves.
         self.deep = deep
         self.LATENCY, self.WINDOW = self.timing(deep)
         self.n_symbols = n_symbols
@@ -155,6 +181,8 @@ class Smooth(wiring.Component):
         if self.fresh_cycle == 1:
             m.d.comb += state.rd_clear.eq(self.i_fresh)
             x_sel = x2
+        elif self.fresh_target:
+            x_sel = Mux(self.i_fresh, self.i_target, x2)
         else:
             x_sel = Mux(self.i_fresh, self.i_init, x2)
         diff2 = Signal(signed(w + 1))
@@ -166,40 +194,74 @@ class Smooth(wiring.Component):
             total = add3(m, ext(self.i_target), ext(~self.i_sub), ext(~x_sel), w + 2,
                          carry_in=1)
             m.d.comb += diff2.eq(total[1:])
+        elif self.fresh_target:
+            # target - x2, or zero for a fresh tick (the register's clear, below).
+            m.d.comb += diff2.eq(Mux(self.i_fresh, 0, self.i_target - x2))
         else:
             m.d.comb += diff2.eq(self.i_target - x_sel)
         diff3 = Signal(signed(w + 1), reset_less=True)
         x3 = Signal(signed(w), reset_less=True)
         alpha3 = Signal(unsigned(ALPHA_BITS), reset_less=True)
+        # (With fresh_target the deep block's DSPs and corrections take alpha zero for a
+        # fresh tick; see below.)
+        alpha_eff2 = (Mux(self.i_fresh, 0, self.i_alpha) if self.fresh_target and self.deep
+                      else self.i_alpha)
         with m.If(en):
-            m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(self.i_alpha)]
+            m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(alpha_eff2)]
 
         # Cycles 3-4: unsigned partial products of diff's two's-complement bits U, where
         # diff = U - sign * 2**(w+1), so floor(diff * a / 2**18) =
         # floor(U * a / 2**18) - sign * a * 2**(w+1-18); the correction goes into x and gap.
         parts = mulshr_parts(w + 1)
+        if self.deep:
+            chunks2, chunk_bits3 = self._dsp_chunks(
+                m, x2 if self.fresh_cycle == 1 or self.fresh_target else x_sel, parts)
         pp4 = []
         for i, (start, stop) in enumerate(parts):
             mul = RegisteredMultiplier(unsigned(stop - start), unsigned(ALPHA_BITS),
-                                       name=f"mul{i}", fabric_operands=True)
+                                       name=f"mul{i}", fabric_operands=not self.deep)
             m.submodules[f"mul{i}"] = mul
             if self.deep:
-                alpha_copy = LocalRegister(unsigned(ALPHA_BITS), enable=True,
-                                           name=f"alpha{i}")
-                m.submodules[f"alpha{i}"] = alpha_copy
-                m.d.comb += [alpha_copy.d.eq(self.i_alpha), alpha_copy.en.eq(en)]
-                alpha_in = alpha_copy.q
+                # Chunk i of cycle 2 (its own adder) and alpha into the DSP's own registers.
+                m.d.comb += [mul.en.eq(en), mul.a.eq(chunks2[i]), mul.b.eq(alpha_eff2)]
             else:
-                alpha_in = alpha3
-            m.d.comb += [mul.en.eq(en), mul.a.eq(diff3.as_unsigned()[start:stop]),
-                         mul.b.eq(alpha_in)]
+                m.d.comb += [mul.en.eq(en), mul.a.eq(diff3.as_unsigned()[start:stop]),
+                             mul.b.eq(alpha3)]
             pp4.append(mul.p)
         x4 = Signal(unsigned(w), reset_less=True)     # x - correction, modulo 2**w
         gap4 = Signal(unsigned(w + 1), reset_less=True)     # diff + correction + 1, modulo 2**(w+1)
-        correction = Mux(diff3[-1], alpha3, 0) << (w + 1 - ALPHA_BITS)
-        with m.If(en):
-            # correction's bit 0 is zero (w + 1 > ALPHA_BITS), so | 1 adds one.
-            m.d.sync += [x4.eq(x3 - correction), gap4.eq(diff3 + (correction | 1))]
+        shift = w + 1 - ALPHA_BITS
+        if not self.deep:
+            correction = Mux(diff3[-1], alpha3, 0) << shift
+            with m.If(en):
+                # correction's bit 0 is zero (w + 1 > ALPHA_BITS), so | 1 adds one.
+                m.d.sync += [x4.eq(x3 - correction), gap4.eq(diff3 + (correction | 1))]
+        else:
+            # Deep block: the DSPs' chunks lack the carries from below; the corrections P
+            # and Q of the module doc from the full difference: their bits into registers
+            # in cycle 3, x + P - Q and diff + Q - P + 1 in cycle 4 (into x5_in, gap5_in).
+            n = w + 1
+            full = diff3.as_unsigned()
+            carry = [None] + [Signal(name=f"carry{i}_3") for i in range(1, len(parts))]
+            zero = [Signal(name=f"zero{i}_3") for i in range(len(parts))]
+            for i, (start, stop) in enumerate(parts):
+                if i:
+                    m.d.comb += carry[i].eq(full[start] ^ chunk_bits3[i])
+                m.d.comb += zero[i].eq((carry[i] if i else 0) & (full[start:stop] == 0))
+            adds = [carry[i] & ~zero[i - 1] for i in range(1, len(parts))]
+            subtract = zero[-1] | full[-1]
+            adds4 = [self._register(m, v, f"add{i + 1}_4") for i, v in enumerate(adds)]
+            subtract4 = self._register(m, subtract, "subtract4")
+            alpha4 = self._register(m, alpha3, "alpha4")
+            x3_4 = self._register(m, x3, "x3_4")
+            diff4 = self._register(m, diff3, "diff4")
+            big_p = Cat(*(Mux(bit, alpha4, 0) for bit in adds4))
+            big_q = Mux(subtract4, alpha4, 0) << shift
+            m.d.comb += [
+                x4.eq(add3(m, x3_4, big_p, ~Value.cast(big_q)[:w], w, carry_in=1)),
+                gap4.eq(add3(m, diff4, big_q | 1, ~Cat(big_p, Const(0, n - len(big_p))), n,
+                             carry_in=1)),
+            ]
 
         # Cycle 4: floor(U * a / 2**18) = sum over chunks i >= 1 of pp[i] << 18*(i-1), plus
         # pp[0] >> 18; the even and the odd chunks each tile disjoint bit ranges. Each
@@ -232,6 +294,27 @@ class Smooth(wiring.Component):
         m.d.comb += [state.wr_addr.eq(addr[out]), state.wr_data.eq(self.o_x),
                      state.wr_en.eq(valid[out])]
         return m
+
+    def _dsp_chunks(self, m: Module, x: Value,
+                    parts: list[tuple[int, int]]) -> tuple[list[Signal], list[Signal | None]]:
+        """Deep block, cycle 2: the DSP chunks of ``target - x`` (``width + 1`` bits), each
+        from an adder of its own: chunk 0 is the true low chunk, chunk ``i >= 1`` is
+        ``target_i + ~x_i`` without the carry from below. Also returns, per chunk ``i >= 1``,
+        a register (cycle 3) of the operands' bits at its first bit, ``target ^ ~x``: with
+        the full difference's bit there it gives the true carry into the chunk."""
+        t = Value.cast(self.i_target).as_signed()
+        t = Cat(t, t[-1]).as_unsigned()                 # width + 1 bits
+        nx = ~Cat(Value.cast(x), Value.cast(x)[-1]).as_unsigned()
+        chunks, bits3 = [], [None]
+        for i, (start, stop) in enumerate(parts):
+            chunk = Signal(stop - start, name=f"chunk{i}_2")
+            if i == 0:
+                m.d.comb += chunk.eq(t[start:stop] - ~nx[start:stop])
+            else:
+                m.d.comb += chunk.eq(t[start:stop] + nx[start:stop])
+                bits3.append(self._register(m, t[start] ^ nx[start], f"chunk{i}_bit3"))
+            chunks.append(chunk)
+        return chunks, bits3
 
     def _register(self, m: Module, value: Value, name: str) -> Signal:
         reg = Signal(len(Value.cast(value)), name=name, reset_less=True)

@@ -45,7 +45,8 @@ Latency 7 cycles, one tick per cycle. Stage map: cycle 0 ring read (block RAM wi
 its output register, :class:`~.primitives.RegisteredMemory`, data in cycle 2, registered
 once more in cycle 3: the rings spread over many block RAMs), price**2 operands into the
 multipliers (:class:`~.primitives.RegisteredMultiplier`); cycle 1 ring write, the count into a
-register; cycle 2 count against the windows, price**2 partial products summed (plus 2);
+register; cycle 2 count against the windows, price**2 partial products summed (plus 2;
+with ``deep=True`` the products go into fabric registers first and are summed in cycle 3);
 cycle 3 ring data: momentum,
 ``d_sum = price - old``, old**2 operands into the multipliers, sums RAM read (with
 ``deep=True``: ``price - old`` and ``price`` into registers, and in cycle 4 one of them,
@@ -199,12 +200,18 @@ class WindowSums(wiring.Component):
             return parts
 
         ll, hh, hl = products(self.i_price, "price")
-        price_sq_plus2_3 = Signal(unsigned(64), reset_less=True)
+        if self.deep:
+            # Deep: the products (from the DSPs' fixed sites) into fabric registers first,
+            # summed a cycle later (cycle 3; the sum is needed in cycle 5).
+            ll, hh, hl = (dly.get(v, 1, f"price_{k}") for v, k in
+                          ((ll, "ll"), (hh, "hh"), (hl, "hl")))
+        price_sq_plus2 = Signal(unsigned(64), name=f"price_sq_plus2_{3 + self.deep}",
+                                reset_less=True)
         with m.If(en):
             # hl << 17 has 17 zero bits at the bottom: + 2 goes in there.
-            m.d.sync += price_sq_plus2_3.eq(Cat(ll[:32], hh[:32])
-                                            + Cat(Const(2, 17), hl).as_signed())
-        price_sq_plus2_5 = dly.get(price_sq_plus2_3, 2, "price_sq_plus2")
+            m.d.sync += price_sq_plus2.eq(Cat(ll[:32], hh[:32])
+                                          + Cat(Const(2, 17), hl).as_signed())
+        price_sq_plus2_5 = dly.get(price_sq_plus2, 2 - self.deep, "price_sq_plus2")
         old_ll, old_hh, old_hl = products(old3, "old")
 
         # Cycle 3: momentum; d_sum = price - (old if the window is full else 0).

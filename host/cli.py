@@ -77,7 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--core", default="card", choices=["card", "engine"],
                        help="the whole card (default) or the indicator engine alone")
     synth.add_argument("--deep", action="store_true",
-                       help="with --core engine: the engine's deep build (latency 12 cycles "
+                       help="with --core engine: the engine's deep build (latency 13 cycles "
                             "instead of 8, for a faster clock; the card keeps the default)")
     synth.add_argument("--freq", type=float, default=150.0,
                        help="nextpnr's target clock in MHz (default 150); a target far above "

@@ -87,6 +87,14 @@ CARD_PNR_OPTIONS = ("--placer-heap-beta", "0.6", "--router", "router2")
 #: (The engine's figures before that date are with nextpnr's defaults.)
 ENGINE_PNR_OPTIONS = ("--placer-heap-timingweight", "25", "--placer-heap-critexp", "4")
 
+#: nextpnr options for the engine's deep build: the engine's, and the router's timing-driven
+#: rip-up (``--tmg-ripup``): its worst paths are single long routes, which the router then
+#: takes up again. On the same placements (2026-12-08, ECP5 chain alone; BENCHMARKS, "The
+#: deep build, third round") seeds 1 / 2 of a deep netlist gave 151.22 / 152.02 MHz
+#: against 140.61 / 146.71 without it, and seed 1 of the second round's 150.81 against
+#: 149.16; routing took up to three times as long (12 minutes).
+DEEP_PNR_OPTIONS = (*ENGINE_PNR_OPTIONS, "--tmg-ripup")
+
 #: Physical LUTs taken by each LUT-based 7-series primitive.
 XC7_LUT_CELLS = {
     **{f"LUT{i}": 1 for i in range(1, 7)},
@@ -625,7 +633,8 @@ def synth_main(args) -> int:
             report = synthesise(lambda: build_engine(n_symbols, deep), args.out,
                                 core_name=f"{ENGINE_NAME}_deep" if deep else ENGINE_NAME,
                                 n_symbols=n_symbols, freq_mhz=freq,
-                                pnr_options=ENGINE_PNR_OPTIONS + more, seed=seed)
+                                pnr_options=(DEEP_PNR_OPTIONS if deep
+                                             else ENGINE_PNR_OPTIONS) + more, seed=seed)
         else:
             from tickgate.gateware.top import TOP_NAME
 

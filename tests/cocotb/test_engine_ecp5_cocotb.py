@@ -23,19 +23,23 @@ PRIMS = Path(__file__).resolve().parent / "ecp5_prims.v"
 
 BUILDS = {
     # ring_depth 16 with n_sma/n_roc up to 16 exercises the ring's same-address bypass.
-    "icarus-ecp5-8sym": (EngineParams(n_symbols=8, ring_depth=16, minmax_depth=16), 600),
+    "icarus-ecp5-8sym": (EngineParams(n_symbols=8, ring_depth=16, minmax_depth=16), False, 600),
     # 32 symbols x 256 prices: each ring is 16 block RAMs in two groups, each group with
     # its own copy of the windows and its own tap subtractor.
-    "icarus-ecp5-32sym": (EngineParams(n_symbols=32, ring_depth=256, minmax_depth=16), 600),
+    "icarus-ecp5-32sym": (EngineParams(n_symbols=32, ring_depth=256, minmax_depth=16), False,
+                          600),
+    # The deep build: its smoothing blocks' DSPs register their operands themselves.
+    "icarus-ecp5-8sym-deep": (EngineParams(n_symbols=8, ring_depth=16, minmax_depth=16), True,
+                              600),
 }
 
 
 @pytest.mark.parametrize("build", list(BUILDS))
 def test_ecp5_engine_matches_model_word_for_word(build: str) -> None:
-    params, ticks = BUILDS[build]
-    run_bench(sim="icarus", verilog=engine_axis_verilog(params, platform=ECP5Target()),
+    params, deep, ticks = BUILDS[build]
+    run_bench(sim="icarus", verilog=engine_axis_verilog(params, platform=ECP5Target(), deep=deep),
               toplevel=TOP_NAME, module="engine_tb", name=f"engine-{build}",
               env={"TG_SYMBOLS": str(params.n_symbols), "TG_RING": str(params.ring_depth),
                    "TG_MINMAX": str(params.minmax_depth), "TG_TICKS": str(ticks),
-                   "TG_SEED": "7"},
+                   "TG_SEED": "7", "TG_DEEP": str(int(deep))},
               extra_sources=[PRIMS])

@@ -46,13 +46,15 @@ def test_config_layout_holds_every_register():
 
 
 @pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
-@pytest.mark.parametrize("fresh_cycle", [2, 1])
-def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, deep):
+@pytest.mark.parametrize(("fresh_cycle", "fresh_target"), [(2, False), (1, False), (2, True)],
+                         ids=["init", "zero", "target"])
+def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, fresh_target, deep):
     """Random x/target over the whole signed(50) range; four symbols, stalls on ``en``.
     ``fresh_cycle=1``: ``fresh`` a cycle earlier and the initial value zero.
+    ``fresh_target``: a fresh tick starts at its target (``i_init`` random and unused).
     ``deep``: the deep build's block, a cycle longer (latency 6, window 7)."""
     width = 50
-    dut = Smooth(4, width, fresh_cycle=fresh_cycle, deep=deep)
+    dut = Smooth(4, width, fresh_cycle=fresh_cycle, fresh_target=fresh_target, deep=deep)
     assert (dut.LATENCY, dut.WINDOW) == ((6, 7) if deep else (5, 6))
     rng = random.Random(11)
     lo, hi = -2**(width - 1), 2**(width - 1) - 1
@@ -83,7 +85,7 @@ def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, deep):
                         [1, 2**18 - 1, 2**17, rng.randint(1, 2**18 - 1)])
                     if fresh_cycle == 1:
                         init = 0
-                    x = init if fresh else state[addr]
+                    x = (target if fresh_target else init) if fresh else state[addr]
                     x_new = x + (((target - x) * alpha) >> 18)
                     state[addr] = x_new
                     slots.append((1, addr, fresh, init, target, alpha, x_new, target - x_new))
@@ -95,7 +97,8 @@ def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, deep):
                     ctx.set(dut.i_fresh, slots[-1 - fresh_cycle][2])
                 if len(slots) >= 3:
                     _, _, _, init, target, alpha, _, _ = slots[-3]
-                    ctx.set(dut.i_init, init if fresh_cycle == 2 else pick())
+                    ctx.set(dut.i_init, init if fresh_cycle == 2 and not fresh_target
+                            else pick())
                     ctx.set(dut.i_target, target)
                     ctx.set(dut.i_alpha, alpha)
                 if len(slots) >= dut.LATENCY + 1:

@@ -363,7 +363,7 @@ def test_card_elaborates_inside_the_synthesis_wrapper_for_both_flows(tmp_path):
 def test_the_card_is_placed_and_routed_with_the_congestion_options(monkeypatch, tmp_path):
     """The whole card needs a lower placement density and router2 to route; the engine is
     placed with more weight on timing (its worst paths are routing-bound), routed by
-    nextpnr's default router."""
+    nextpnr's default router (the deep build with its timing-driven rip-up)."""
     calls = []
 
     def fake(make_core, out_dir, **kwargs):
@@ -371,16 +371,20 @@ def test_the_card_is_placed_and_routed_with_the_congestion_options(monkeypatch, 
         return {"design": "stand-in"}
 
     monkeypatch.setattr(synth, "synthesise", fake)
-    for core in ("card", "engine"):
-        args = SimpleNamespace(symbols=8, core=core, freq=60.0, json=True, out=str(tmp_path))
+    for core, deep in (("card", False), ("engine", False), ("engine", True)):
+        args = SimpleNamespace(symbols=8, core=core, deep=deep, freq=60.0, json=True,
+                               out=str(tmp_path))
         with contextlib.redirect_stdout(io.StringIO()):
             assert synth.synth_main(args) == 0
-    card, engine = calls
+    card, engine, deep_engine = calls
     assert card["pnr_options"] == synth.CARD_PNR_OPTIONS
     assert "--router" in card["pnr_options"] and "router2" in card["pnr_options"]
     assert engine["pnr_options"] == synth.ENGINE_PNR_OPTIONS
     assert "--placer-heap-timingweight" in engine["pnr_options"]
     assert "--router" not in engine["pnr_options"]
+    # The deep build: the engine's options and the router's timing-driven rip-up.
+    assert deep_engine["pnr_options"] == (*synth.ENGINE_PNR_OPTIONS, "--tmg-ripup")
+    assert deep_engine["core_name"].endswith("_deep")
 
 
 def test_synth_cli_passes_seed_and_extra_nextpnr_arguments(monkeypatch, tmp_path):
