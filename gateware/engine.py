@@ -749,14 +749,14 @@ class IndicatorEngine(wiring.Component):
             ]
         ema_stage = self._out_stage["ema"]
         assert sig_in + 2 == ema_stage + deep
+        macd_line = ema_fast.o_x - ema_slow.o_x
         macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
-        m.d.sync += macd6.eq(ema_fast.o_x - ema_slow.o_x)
+        m.d.sync += macd6.eq(macd_line)
         if deep:
             # Deep build: the signal smooths the MACD line from a register of its own,
             # a cycle after the EMAs' outputs, so its subtraction has two operands from
             # registers next to it (not three from the EMA blocks').
-            macd = (ema_fast.o_x - ema_slow.o_x)[:SMOOTH_BITS]
-            sig_target = {"i_target": local(macd, "signal_macd")}
+            sig_target = {"i_target": local(macd_line[:SMOOTH_BITS], "signal_macd")}
         else:
             sig_target = {"i_target": ema_fast.o_x, "i_sub": ema_slow.o_x}
         m.d.comb += [
