@@ -35,9 +35,9 @@ Contract
 Deep build
 ----------
 ``IndicatorEngine(params, deep=True)`` trades latency for clock rate, bit for bit the same
-records: latency 13 cycles, :attr:`HAZARD_DISTANCE` 7 and :attr:`HAZARD_WAIT` 6 (the
-instance's attributes), one tick per cycle while no symbol recurs within 7 cycles; a tick
-taken while the one ahead waits waits behind it too, at most ``INPUT_WAIT`` = 12 cycles
+records: latency 13 cycles, :attr:`HAZARD_DISTANCE` 8 and :attr:`HAZARD_WAIT` 7 (the
+instance's attributes), one tick per cycle while no symbol recurs within 8 cycles; a tick
+taken while the one ahead waits waits behind it too, at most ``INPUT_WAIT`` = 14 cycles
 from its handshake to its entry. These
 changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list:
 
@@ -65,10 +65,16 @@ changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list
   coefficient is zero instead: ``Smooth(fresh_target=True)``).
 * The window's price**2 products go into fabric registers before their sum (it has a
   cycle to spare).
-* The MACD signal smooths the MACD line from a register of its own, written in stage 6
-  from the EMAs' outputs: its subtraction has two operands from registers next to it,
-  not three from the EMA blocks'. It starts in stage 5 and ends in stage 11, the last
-  (a cycle later than if it took the EMAs' outputs straight: one cycle of the latency).
+* The MACD signal smooths the MACD line, written in stage 6 from the EMAs' outputs into
+  registers of its own: its subtraction has two operands from registers next to it, not
+  three from the EMA blocks'. It ends in stage 11, the last (a cycle later than if it took
+  the EMAs' outputs straight: one cycle of the latency).
+* The MACD signal and the RSI blocks register their operands and their state first, two
+  copies of each, one for the DSPs' adders and one for the fabric
+  (``Smooth(registered_operands=True)``): the state's route from its LUT RAM to the
+  DSPs' fixed sites has a register on the way. Their window is a cycle longer, 8 cycles:
+  the hazard distance. The RSI blocks take their address in stage 1, the signal in
+  stage 4, so they end where they would without.
 * The window starts in stage 2 and takes its ring taps ``ptr - n`` from registers of each
   ring's own, worked out in stage 1 (``WindowSums(deep=True)``): no subtractor
   between a register and the 32 block RAMs of a ring, which span the die. Its full flag
@@ -87,7 +93,8 @@ changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list
 The card (:mod:`.top`) uses the default build: its tick-to-verdict budget is 16 cycles.
 The stage map below is the default build's; in the deep build stage 0 is two cycles after
 the handshake (at the earliest), the smoothing blocks and the min/max tree take a stage
-more, the window starts in stage 2 and the signal in stage 5.
+more (the RSI blocks and the signal two, from stages 1 and 4), the window starts in
+stage 2.
 ``tickgate hw synth --core engine --deep`` reports the deep build.
 
 Per-symbol state (RAM, zero at configuration, so an unseen symbol is fresh): here
@@ -232,9 +239,12 @@ class IndicatorEngine(wiring.Component):
     def _stages(deep: bool) -> dict[str, int]:
         """Return the stage at which each block takes its first inputs (its cycle 0)."""
         smooth = Smooth.timing(deep)[0]
-        # The signal block takes the EMAs' outputs in its cycle 2; in the deep build it
-        # takes their difference, the MACD line, from a register a cycle later.
-        return {"ema": _EMA_IN, "rsi": _RSI_IN, "signal": _EMA_IN + smooth - 2 + deep,
+        # The signal block takes the EMAs' outputs in its cycle 2 (in the deep build their
+        # difference, the MACD line, which it registers itself). The deep build's RSI and
+        # signal blocks register their operands first (``Smooth(registered_operands)``):
+        # the RSI blocks take their address a stage earlier, and so their moves in the
+        # same stage as the default build.
+        return {"ema": _EMA_IN, "rsi": _RSI_IN - deep, "signal": _EMA_IN + smooth - 2,
                 "window": 1 + deep, "minmax": _MINMAX_IN}
 
     @classmethod
@@ -242,10 +252,11 @@ class IndicatorEngine(wiring.Component):
         """Return the stage at which each block's outputs are registers."""
         first = cls._stages(deep)
         smooth = Smooth.timing(deep)[0]
+        registered = Smooth.timing(deep, registered_operands=deep)[0]
         return {
             "ema": first["ema"] + smooth,
-            "rsi": first["rsi"] + smooth,
-            "signal": first["signal"] + smooth,
+            "rsi": first["rsi"] + registered,
+            "signal": first["signal"] + registered,
             "window": first["window"] + WindowSums.LATENCY,
             "minmax": first["minmax"] + MinMaxTree.timing(params, deep)[0],
         }
@@ -254,7 +265,8 @@ class IndicatorEngine(wiring.Component):
     def timing(cls, params: EngineParams, deep: bool = False) -> tuple[int, int]:
         """Return ``(LATENCY, HAZARD_DISTANCE)`` of a build, in cycles (the latency from
         the input handshake: the deep build's input registers are two cycles of it)."""
-        distance = max(_META_WINDOW, Smooth.timing(deep)[1], WindowSums.WINDOW,
+        distance = max(_META_WINDOW, Smooth.timing(deep, registered_operands=deep)[1],
+                       WindowSums.WINDOW,
                        MinMaxTree.timing(params, deep)[1])
         return (max(cls.out_stages(params, deep).values())
                 + cls.DEEP_INPUT_CYCLES * deep, distance)
@@ -470,10 +482,13 @@ class IndicatorEngine(wiring.Component):
         m.submodules.ema_slow = ema_slow = Smooth(n, SMOOTH_BITS, valid_cycle=1,
                                                   fresh_target=deep, deep=deep)
         # The signal and RSI blocks start from zero and take ``fresh`` in their cycle 1.
+        # (The deep build's register their operands first: see ``_stages``.)
         m.submodules.signal = sig = Smooth(n, SMOOTH_BITS, subtrahend=not deep, fresh_cycle=1,
-                                           deep=deep)
-        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep)
-        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep)
+                                           deep=deep, registered_operands=deep)
+        m.submodules.gain = gain = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep,
+                                          registered_operands=deep)
+        m.submodules.loss = loss = Smooth(n, SMOOTH_BITS, fresh_cycle=1, deep=deep,
+                                          registered_operands=deep)
         m.submodules.window = win = WindowSums(p, deep=deep)
         m.submodules.minmax = mm = MinMaxTree(p, self.HAZARD_DISTANCE, deep=deep)
         for block in (ema_fast, ema_slow, sig, gain, loss, win, mm):
@@ -644,7 +659,10 @@ class IndicatorEngine(wiring.Component):
                   else local(Mux(reset1, 0, meta1.pos), "mm_pos"))
         ema_fresh2 = {"fast": local(fresh1, "ema_fast_fresh"),
                       "slow": local(fresh1, "ema_slow_fresh")}
-        rsi_sym2 = local(tick1.symbol[:sym_bits], "rsi_sym")
+        # (The deep build's RSI blocks take their address in stage 1, straight into their
+        # RAMs' own address registers.)
+        rsi_in = self._first_stage["rsi"]
+        rsi_sym = tick1.symbol[:sym_bits] if deep else local(tick1.symbol[:sym_bits], "rsi_sym")
         rings = ("sma", "roc")
         if not deep:
             win_sym = local(tick0.symbol[:sym_bits], "win_sym")
@@ -711,23 +729,26 @@ class IndicatorEngine(wiring.Component):
             mm_count3, mm_n3 = count3, cfg[3].n_minmax
         # ``fresh`` of the signal and RSI blocks (their cycle 1), a copy of each block's own:
         # it clears the block's state register (see Smooth's ``fresh_cycle``).
-        block_fresh = {"gain": local(fresh2, "gain_fresh"), "loss": local(fresh2, "loss_fresh"),
+        rsi_fresh = fresh1 if deep else fresh2
+        block_fresh = {"gain": local(rsi_fresh, "gain_fresh"),
+                       "loss": local(rsi_fresh, "loss_fresh"),
                        "signal": local(at(fresh2, 2, sig_in), "signal_fresh")}
-        assert _RSI_IN + 1 == 3 and sig_in + 1 >= 3
+        assert rsi_in + 1 == (2 if deep else 3) and sig_in + 1 >= 3
 
-        # Stage 3: the RSI moves.
-        up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
-        down4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+        # Stage 3: the RSI moves, into registers (stage 4), or in the deep build straight to
+        # the RSI blocks, which register them themselves (their cycle 2 is stage 3).
         if deep:
             # delta > 0 exactly when -delta < 0 (both zero for a fresh tick): the other's
             # sign bit, not a 33-bit test, picks each move.
             up_move, down_move = neg_delta3[-1], delta3[-1]
         else:
             up_move, down_move = delta3 > 0, neg_delta3 > 0
-        m.d.sync += [
-            up4.eq(Mux(up_move, delta3 << FRAC_BITS, 0)),
-            down4.eq(Mux(down_move, neg_delta3 << FRAC_BITS, 0)),
-        ]
+        moves = (Mux(up_move, delta3 << FRAC_BITS, 0), Mux(down_move, neg_delta3 << FRAC_BITS, 0))
+        if not deep:
+            up4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+            down4 = Signal(signed(SMOOTH_BITS), reset_less=True)
+            m.d.sync += [up4.eq(moves[0]), down4.eq(moves[1])]
+            moves = (up4, down4)
 
         # ---------------------------------------------------------------- smoothing blocks
         for block, alpha, name in ((ema_fast, cfg[2].alpha_fast, "fast"),
@@ -741,22 +762,22 @@ class IndicatorEngine(wiring.Component):
                 block.i_fresh.eq(ema_fresh2[name]), block.i_init.eq(x2), block.i_target.eq(x2),
                 block.i_alpha.eq(alpha),
             ]
-        for block, target, name in ((gain, up4, "gain"), (loss, down4, "loss")):
+        for block, target, name in ((gain, moves[0], "gain"), (loss, moves[1], "loss")):
             m.d.comb += [
-                block.i_valid.eq(live[_RSI_IN]), block.i_addr.eq(rsi_sym2),
+                block.i_valid.eq(live[rsi_in]), block.i_addr.eq(rsi_sym),
                 block.i_fresh.eq(block_fresh[name]),
-                block.i_target.eq(target), block.i_alpha.eq(cfg[_RSI_IN + 2].alpha_rsi),
+                block.i_target.eq(target), block.i_alpha.eq(cfg[rsi_in + 2].alpha_rsi),
             ]
         ema_stage = self._out_stage["ema"]
-        assert sig_in + 2 == ema_stage + deep
+        assert sig_in + 2 == ema_stage
         macd_line = ema_fast.o_x - ema_slow.o_x
         macd6 = Signal(signed(SMOOTH_BITS), reset_less=True)
         m.d.sync += macd6.eq(macd_line)
         if deep:
-            # Deep build: the signal smooths the MACD line from a register of its own,
-            # a cycle after the EMAs' outputs, so its subtraction has two operands from
-            # registers next to it (not three from the EMA blocks').
-            sig_target = {"i_target": local(macd_line[:SMOOTH_BITS], "signal_macd")}
+            # Deep build: the signal smooths the MACD line, which it registers itself (two
+            # copies: Smooth's registered_operands), so its subtraction has two operands
+            # from registers next to it (not three from the EMA blocks').
+            sig_target = {"i_target": macd_line[:SMOOTH_BITS]}
         else:
             sig_target = {"i_target": ema_fast.o_x, "i_sub": ema_slow.o_x}
         m.d.comb += [

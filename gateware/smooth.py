@@ -65,6 +65,14 @@ registers, cycle 4 sums ``x + P - Q`` and the gap's ``diff + Q - P + 1``. With
 chunks are ``target - x`` as they are), so no selection sits between the subtraction and
 the DSPs.
 
+With ``registered_operands=True`` (deep blocks with ``fresh_cycle=1`` only) the operands
+of cycle 2 (``i_target``, ``i_alpha`` and the state from the RAM's output register) go
+into registers first, two of each: one for the DSPs' chunk adders, one for the fabric's
+difference and corrections (:class:`~.primitives.LocalRegister`, which synthesis keeps
+apart). So the state's route from its LUT RAM to the DSPs' fixed sites has a register on
+the way, and each copy sits by its own consumers. Everything after is as without, a cycle
+later: latency 7, window 8.
+
 Pipeline: cycle 0 the state RAM read (:class:`~.primitives.RegisteredMemory`: LUT RAM, an
 asynchronous read into a register and one more register, data in cycle 2; the second
 register sits next to the subtraction; with ``fresh_cycle=1`` it is cleared for a fresh
@@ -85,7 +93,7 @@ from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
 from .pipe import add3, carry_save
-from .primitives import RegisteredMemory, RegisteredMultiplier
+from .primitives import LocalRegister, RegisteredMemory, RegisteredMultiplier
 
 __all__ = ["Smooth", "mulshr_parts"]
 
@@ -107,19 +115,27 @@ class Smooth(wiring.Component):
     WINDOW = 6
 
     @classmethod
-    def timing(cls, deep: bool = False) -> tuple[int, int]:
-        """Return ``(LATENCY, WINDOW)`` in cycles of the default or the deep block."""
-        return cls.LATENCY + deep, cls.WINDOW + deep
+    def timing(cls, deep: bool = False, registered_operands: bool = False
+               ) -> tuple[int, int]:
+        """Return ``(LATENCY, WINDOW)`` in cycles of the default or the deep block (with
+        ``registered_operands``, a cycle more)."""
+        extra = deep + registered_operands
+        return cls.LATENCY + extra, cls.WINDOW + extra
 
     def __init__(self, n_symbols: int, width: int = 50, *, subtrahend: bool = False,
                  valid_cycle: int = 0, fresh_cycle: int = 2, fresh_target: bool = False,
-                 deep: bool = False) -> None:
+                 deep: bool = False, registered_operands: bool = False) -> None:
         if valid_cycle not in (0, 1):
             raise ValueError(f"valid_cycle must be 0 or 1, not {valid_cycle}")
         if fresh_cycle not in (1, 2):
             raise ValueError(f"fresh_cycle must be 1 or 2, not {fresh_cycle}")
         if fresh_target and (fresh_cycle != 2 or subtrahend):
             raise ValueError("fresh_target needs fresh_cycle=2 and no subtrahend")
+        if registered_operands and not (deep and fresh_cycle == 1 and not subtrahend):
+            raise ValueError("registered_operands needs deep=True, fresh_cycle=1 and no "
+                             "subtrahend")
+        #: The deep block's operands and state into two registers each (see the module doc).
+        self.registered_operands = registered_operands
         self.fresh_cycle = fresh_cycle
         #: A fresh tick starts at its target: the difference's register is cleared.
         self.fresh_target = fresh_target
@@ -128,7 +144,7 @@ class Smooth(wiring.Component):
         #: sum a cycle later (latency and window one cycle longer); the DSPs register their
         #: operands themselves.
         self.deep = deep
-        self.LATENCY, self.WINDOW = self.timing(deep)
+        self.LATENCY, self.WINDOW = self.timing(deep, registered_operands)
         self.n_symbols = n_symbols
         self.width = width
         self.subtrahend = subtrahend
@@ -174,6 +190,19 @@ class Smooth(wiring.Component):
         # Cycle 0: read; the registered RAM output arrives in cycle 2.
         m.d.comb += state.rd_addr.eq(self.i_addr)
         x2 = state.rd_data
+        target, alpha = self.i_target, self.i_alpha
+        if self.registered_operands:
+            # Cycle 2 into registers, two of each (one for the DSPs' adders, one for the
+            # fabric), which the placer may put anywhere between the state RAM (its output
+            # register sits next to it), the operands' sources and their consumers. The
+            # rest of the block is as without them, a cycle later.
+            x2, x2_dsp = (self._copy(m, state.rd_data, f"x_{side}") for side in ("fab", "dsp"))
+            target, target_dsp = (self._copy(m, self.i_target, f"target_{side}")
+                                  for side in ("fab", "dsp"))
+            alpha, alpha_dsp = (self._copy(m, self.i_alpha, f"alpha_{side}")
+                                for side in ("fab", "dsp"))
+        else:
+            x2_dsp, target_dsp, alpha_dsp = x2, target, alpha
 
         # Cycle 2: select the state, subtract; diff, x and alpha into fabric registers (diff3,
         # x3, alpha3), which feed the multipliers in cycle 3.
@@ -182,7 +211,7 @@ class Smooth(wiring.Component):
             m.d.comb += state.rd_clear.eq(self.i_fresh)
             x_sel = x2
         elif self.fresh_target:
-            x_sel = Mux(self.i_fresh, self.i_target, x2)
+            x_sel = Mux(self.i_fresh, target, x2)
         else:
             x_sel = Mux(self.i_fresh, self.i_init, x2)
         diff2 = Signal(signed(w + 1))
@@ -191,21 +220,21 @@ class Smooth(wiring.Component):
             # operand and a carry-in of 1 the sum is 2 * (target + ~sub + ~x + 2).
             def ext(v):
                 return Cat(Const(1, 1), Value.cast(v).as_signed()[:w], Value.cast(v)[w - 1])
-            total = add3(m, ext(self.i_target), ext(~self.i_sub), ext(~x_sel), w + 2,
+            total = add3(m, ext(target), ext(~self.i_sub), ext(~x_sel), w + 2,
                          carry_in=1)
             m.d.comb += diff2.eq(total[1:])
         elif self.fresh_target:
             # target - x2, or zero for a fresh tick (the register's clear, below).
-            m.d.comb += diff2.eq(Mux(self.i_fresh, 0, self.i_target - x2))
+            m.d.comb += diff2.eq(Mux(self.i_fresh, 0, target - x2))
         else:
-            m.d.comb += diff2.eq(self.i_target - x_sel)
+            m.d.comb += diff2.eq(target - x_sel)
         diff3 = Signal(signed(w + 1), reset_less=True)
         x3 = Signal(signed(w), reset_less=True)
         alpha3 = Signal(unsigned(ALPHA_BITS), reset_less=True)
         # (With fresh_target the deep block's DSPs and corrections take alpha zero for a
         # fresh tick; see below.)
-        alpha_eff2 = (Mux(self.i_fresh, 0, self.i_alpha) if self.fresh_target and self.deep
-                      else self.i_alpha)
+        alpha_eff2 = (Mux(self.i_fresh, 0, alpha) if self.fresh_target and self.deep
+                      else alpha)
         with m.If(en):
             m.d.sync += [diff3.eq(diff2), x3.eq(x_sel), alpha3.eq(alpha_eff2)]
 
@@ -214,8 +243,13 @@ class Smooth(wiring.Component):
         # floor(U * a / 2**18) - sign * a * 2**(w+1-18); the correction goes into x and gap.
         parts = mulshr_parts(w + 1)
         if self.deep:
-            chunks2, chunk_bits3 = self._dsp_chunks(
-                m, x2 if self.fresh_cycle == 1 or self.fresh_target else x_sel, parts)
+            x_chunks = x2 if self.fresh_cycle == 1 or self.fresh_target else x_sel
+            if self.registered_operands:
+                x_dsp_side, alpha_dsp2 = x2_dsp, alpha_dsp
+            else:
+                x_dsp_side, alpha_dsp2 = x_chunks, alpha_eff2
+            chunks2, chunk_bits3 = self._dsp_chunks(m, x_dsp_side, target_dsp, x_chunks,
+                                                    target, parts)
         pp4 = []
         for i, (start, stop) in enumerate(parts):
             mul = RegisteredMultiplier(unsigned(stop - start), unsigned(ALPHA_BITS),
@@ -223,7 +257,7 @@ class Smooth(wiring.Component):
             m.submodules[f"mul{i}"] = mul
             if self.deep:
                 # Chunk i of cycle 2 (its own adder) and alpha into the DSP's own registers.
-                m.d.comb += [mul.en.eq(en), mul.a.eq(chunks2[i]), mul.b.eq(alpha_eff2)]
+                m.d.comb += [mul.en.eq(en), mul.a.eq(chunks2[i]), mul.b.eq(alpha_dsp2)]
             else:
                 m.d.comb += [mul.en.eq(en), mul.a.eq(diff3.as_unsigned()[start:stop]),
                              mul.b.eq(alpha3)]
@@ -295,16 +329,22 @@ class Smooth(wiring.Component):
                      state.wr_en.eq(valid[out])]
         return m
 
-    def _dsp_chunks(self, m: Module, x: Value,
+    def _dsp_chunks(self, m: Module, x: Value, target: Value, x_fab: Value, target_fab: Value,
                     parts: list[tuple[int, int]]) -> tuple[list[Signal], list[Signal | None]]:
         """Deep block, cycle 2: the DSP chunks of ``target - x`` (``width + 1`` bits), each
         from an adder of its own: chunk 0 is the true low chunk, chunk ``i >= 1`` is
         ``target_i + ~x_i`` without the carry from below. Also returns, per chunk ``i >= 1``,
-        a register (cycle 3) of the operands' bits at its first bit, ``target ^ ~x``: with
-        the full difference's bit there it gives the true carry into the chunk."""
-        t = Value.cast(self.i_target).as_signed()
-        t = Cat(t, t[-1]).as_unsigned()                 # width + 1 bits
-        nx = ~Cat(Value.cast(x), Value.cast(x)[-1]).as_unsigned()
+        a register (cycle 3) of the operands' bits at its first bit, ``target ^ ~x``, from
+        the fabric's own copies ``x_fab``, ``target_fab`` (the same values): with the full
+        difference's bit there it gives the true carry into the chunk."""
+        def operands(x: Value, target: Value) -> tuple[Value, Value]:
+            t = Value.cast(target).as_signed()
+            return (Cat(t, t[-1]).as_unsigned(),        # width + 1 bits
+                    ~Cat(Value.cast(x), Value.cast(x)[-1]).as_unsigned())
+
+        t, nx = operands(x, target)
+        t_fab, nx_fab = (t, nx) if x_fab is x and target_fab is target else operands(
+            x_fab, target_fab)
         chunks, bits3 = [], [None]
         for i, (start, stop) in enumerate(parts):
             chunk = Signal(stop - start, name=f"chunk{i}_2")
@@ -312,9 +352,18 @@ class Smooth(wiring.Component):
                 m.d.comb += chunk.eq(t[start:stop] - ~nx[start:stop])
             else:
                 m.d.comb += chunk.eq(t[start:stop] + nx[start:stop])
-                bits3.append(self._register(m, t[start] ^ nx[start], f"chunk{i}_bit3"))
+                bits3.append(self._register(m, t_fab[start] ^ nx_fab[start],
+                                            f"chunk{i}_bit3"))
             chunks.append(chunk)
         return chunks, bits3
+
+    def _copy(self, m: Module, value: Value, name: str) -> Value:
+        """A register of ``value`` (enabled by ``en``) that synthesis keeps apart from other
+        registers of the same value (:class:`~.primitives.LocalRegister`)."""
+        reg = LocalRegister(Value.cast(value).shape(), enable=True, name=name)
+        m.submodules[name] = reg
+        m.d.comb += [reg.d.eq(value), reg.en.eq(self.en)]
+        return reg.q
 
     def _register(self, m: Module, value: Value, name: str) -> Signal:
         reg = Signal(len(Value.cast(value)), name=name, reset_less=True)

@@ -45,17 +45,27 @@ def test_config_layout_holds_every_register():
     assert config_to_int(config) == view.as_value().value
 
 
-@pytest.mark.parametrize("deep", [False, True], ids=["default", "deep"])
+@pytest.mark.parametrize(("deep", "registered"), [(False, False), (True, False), (True, True)],
+                         ids=["default", "deep", "deep-registered"])
 @pytest.mark.parametrize(("fresh_cycle", "fresh_target"), [(2, False), (1, False), (2, True)],
                          ids=["init", "zero", "target"])
-def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, fresh_target, deep):
+def test_smooth_is_exact_over_the_full_range_with_stalls(fresh_cycle, fresh_target, deep,
+                                                         registered):
     """Random x/target over the whole signed(50) range; four symbols, stalls on ``en``.
     ``fresh_cycle=1``: ``fresh`` a cycle earlier and the initial value zero.
     ``fresh_target``: a fresh tick starts at its target (``i_init`` random and unused).
-    ``deep``: the deep build's block, a cycle longer (latency 6, window 7)."""
+    ``deep``: the deep build's block, a cycle longer (latency 6, window 7);
+    ``registered``: its operands and state registered first (``fresh_cycle=1`` only), a
+    cycle longer again (latency 7, window 8)."""
+    if registered and fresh_cycle != 1:
+        with pytest.raises(ValueError, match="registered_operands needs"):
+            Smooth(4, 50, fresh_cycle=fresh_cycle, fresh_target=fresh_target, deep=deep,
+                   registered_operands=True)
+        return
     width = 50
-    dut = Smooth(4, width, fresh_cycle=fresh_cycle, fresh_target=fresh_target, deep=deep)
-    assert (dut.LATENCY, dut.WINDOW) == ((6, 7) if deep else (5, 6))
+    dut = Smooth(4, width, fresh_cycle=fresh_cycle, fresh_target=fresh_target, deep=deep,
+                 registered_operands=registered)
+    assert (dut.LATENCY, dut.WINDOW) == ((5, 6), (6, 7), (7, 8))[deep + registered]
     rng = random.Random(11)
     lo, hi = -2**(width - 1), 2**(width - 1) - 1
     values = [lo, hi, 0, -1, 1, lo + 1, hi - 1]

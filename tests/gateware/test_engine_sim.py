@@ -194,7 +194,7 @@ def test_deep_build_one_symbol_waits_in_the_input_registers():
     ticks = one_symbol_ticks(n)
     run = check(SMALL, SMALL_CONFIG, ticks, deep=True)
     engine = run.engine
-    assert (engine.HAZARD_DISTANCE, engine.HAZARD_WAIT) == (7, 6)
+    assert (engine.HAZARD_DISTANCE, engine.HAZARD_WAIT) == (8, 7)
     # The second and third ticks are taken at once (into the tail register, then up into
     # the head register, where the second waits); each later one is taken as the one
     # before it moves up, HAZARD_DISTANCE cycles apart.
@@ -246,7 +246,7 @@ def test_two_symbols_alternating_wait_less(deep):
     engine = run.engine
     entries = engine.entry_cycles(run.ins, ticks["symbol"])
     assert [o - e for e, o in zip(entries, run.outs, strict=True)] == [engine.LATENCY] * n
-    # each symbol every HAZARD_DISTANCE cycles: two ticks per 6 (deep: 7) cycles
+    # each symbol every HAZARD_DISTANCE cycles: two ticks per 6 (deep: 8) cycles
     assert entries[-1] - entries[0] == (n // 2 - 1) * engine.HAZARD_DISTANCE + 1
 
 
@@ -377,4 +377,4 @@ def test_class_timing_is_the_default_builds():
     assert timing == (IndicatorEngine.LATENCY, IndicatorEngine.HAZARD_DISTANCE) == (8, 6)
     assert IndicatorEngine.HAZARD_WAIT == 5
     assert IndicatorEngine.timing(EngineParams(minmax_depth=256)) == (8, 6)
-    assert IndicatorEngine.timing(EngineParams(), deep=True) == (13, 7)
+    assert IndicatorEngine.timing(EngineParams(), deep=True) == (13, 8)
