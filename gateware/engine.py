@@ -103,7 +103,8 @@ the handshake), the previous price (LUT RAM, read a stage later); in the blocks 
 smoothed values (:mod:`.smooth`, LUT
 RAM), the price rings and window sums (:mod:`.window`, block RAM) and the min/max trees
 (:mod:`.minmax`, block RAM, with write-forwarding of the path nodes to a tick
-``HAZARD_DISTANCE`` cycles behind). Each block reads its state in one cycle and writes it
+``HAZARD_DISTANCE`` cycles behind; the deep build's tree writes them within its hazard
+distance and forwards nothing). Each block reads its state in one cycle and writes it
 back a fixed number of cycles later; the hazard distance is the longest such window.
 RAM addresses come from registers of the block's own (:class:`~.primitives.LocalRegister`),
 which the placer puts next to the RAM.

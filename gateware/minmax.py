@@ -45,17 +45,18 @@ comparators; cycle 3: each 32-bit pairwise compare split into its 16-bit halves;
 the halves combined and ANDed into each node's one-hot selection (registers; the root's is
 zero unless valid); cycle 5: AND-OR selection; cycle 6: the path nodes are written back.
 Two ticks of one symbol must be at least ``distance`` cycles apart (a constructor argument,
-at least ``MIN_DISTANCE`` = 4): a sibling read in cycle 0 misses the path nodes that the
-previous tick of the symbol writes if that tick is at most 6 cycles ahead, so its nodes are
-forwarded into the registers of cycle 2 (write-forwarding). With ``minmax_depth = 2`` there
-are no nodes and any distance works.
+at least ``MIN_DISTANCE`` = 4, 5 in the deep block): a sibling read in cycle 0 misses the
+path nodes that the previous tick of the symbol writes if that tick is at most 6 cycles
+ahead, so its nodes are forwarded into the registers of cycle 2 (write-forwarding). With
+``minmax_depth = 2`` there are no nodes and any distance works.
 
 With ``deep=True`` (the engine's deep build) cycle 4 registers each pairwise result
 (``a.hi < b.hi`` or equal with ``a.lo <= b.lo``, one LUT) and the one-hot selections are
 worked out in cycle 5, from those registers: the selection of the root among ``B + 1``
 candidates is then an AND of ``B`` registers, not of ``3 * B`` half-compare bits. The
 selection and the write move a cycle later: outputs in cycle 7, path nodes written in
-cycle 7 (forwarded from ticks at most 7 cycles ahead); ``MinMaxTree.timing``. And
+cycle 7 (forwarded from ticks at most 7 cycles ahead; none with the deep engine's hazard
+distance 8); ``MinMaxTree.timing``. And
 ``i_pos`` comes a cycle earlier, in cycle -1: every level's RAM address (the leaf's, each
 sibling's ``(pos >> k) ^ 1``) is a register of its own, with no logic in front of the RAM;
 the forwarding compares (the symbols and the node indices of a tick and the tick ``d``
@@ -94,8 +95,11 @@ class MinMaxTree(wiring.Component):
     @classmethod
     def timing(cls, params: EngineParams, deep: bool = False) -> tuple[int, int]:
         """Return ``(LATENCY, MIN_DISTANCE)`` of a build (the default or the deep block), in
-        cycles."""
-        return 6 + deep, 4 if params.minmax_bits > 1 else 1
+        cycles. A tick's path nodes reach the registers of cycle 2 of a tick ``d`` cycles
+        behind from the write's register (cycle ``LATENCY``) at the earliest, so ``d`` is at
+        least ``LATENCY - 2``."""
+        latency = 6 + deep
+        return latency, latency - 2 if params.minmax_bits > 1 else 1
 
     def __init__(self, params: EngineParams, distance: int = 6, *, deep: bool = False) -> None:
         self.params = params

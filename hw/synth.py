@@ -92,7 +92,9 @@ ENGINE_PNR_OPTIONS = ("--placer-heap-timingweight", "25", "--placer-heap-critexp
 #: takes up again. On the same placements (2026-12-08, ECP5 chain alone; BENCHMARKS, "The
 #: deep build, third round") seeds 1 / 2 of a deep netlist gave 151.22 / 152.02 MHz
 #: against 140.61 / 146.71 without it, and seed 1 of the second round's 150.81 against
-#: 149.16. Its cost is routing time: 5-20 minutes per seed here, one seed (5) 51 minutes.
+#: 149.16. Its cost is routing time: on the third round's netlist 5-20 minutes per seed
+#: here, one seed (5) 51 minutes; on the fourth round's (registered operands, mean 152.45
+#: MHz over five seeds) 4-7 minutes per seed for the whole nextpnr run.
 DEEP_PNR_OPTIONS = (*ENGINE_PNR_OPTIONS, "--tmg-ripup")
 
 #: Physical LUTs taken by each LUT-based 7-series primitive.
