@@ -65,10 +65,10 @@ changes each take a path of 7-9 ns on the ECP5-85F speed 6 off the critical list
   coefficient is zero instead: ``Smooth(fresh_target=True)``).
 * The window's price**2 products go into fabric registers before their sum (it has a
   cycle to spare).
-* The MACD signal smooths the MACD line, written in stage 6 from the EMAs' outputs into
-  registers of its own: its subtraction has two operands from registers next to it, not
-  three from the EMA blocks'. It ends in stage 11, the last (a cycle later than if it took
-  the EMAs' outputs straight: one cycle of the latency).
+* The MACD signal smooths the MACD line, worked out in stage 6 from the EMAs' outputs:
+  with its operands registered (below) its subtraction has two operands from registers
+  next to it, not three from the EMA blocks'. It ends in stage 11, the last (a cycle later
+  than if it took the EMAs' outputs straight: one cycle of the latency).
 * The MACD signal and the RSI blocks register their operands and their state first, two
   copies of each, one for the DSPs' adders and one for the fabric
   (``Smooth(registered_operands=True)``): the state's route from its LUT RAM to the
@@ -164,7 +164,7 @@ from .layouts import CONFIG_LAYOUT, FEATURE_PAYLOAD, TICK_LAYOUT, TICK_PAYLOAD
 from .minmax import MinMaxTree
 from .params import EngineParams
 from .pipe import Delays
-from .primitives import LocalRegister, RegisteredMemory
+from .primitives import LocalRegister, RegisteredMemory, local_copy
 from .records import FRAC_BITS, FeatureValid, TickFlag
 from .smooth import Smooth
 from .window import WindowSums
@@ -647,10 +647,7 @@ class IndicatorEngine(wiring.Component):
         # LocalRegister): the min/max tree's symbol and leaf pointer (stage 2), the RSI
         # blocks' symbol (stage 2), the window's symbol (stage 1).
         def local(value, name: str):
-            reg = LocalRegister(Value.cast(value).shape(), name=name)
-            m.submodules[name] = reg
-            m.d.comb += reg.d.eq(value)
-            return reg.q
+            return local_copy(m, value, name)
 
         mm_sym2 = local(tick1.symbol[:sym_bits], "mm_sym")
         # Deep build: the leaf RAM's write enable from a register of the tree's own.

@@ -75,7 +75,7 @@ from amaranth.lib.wiring import In, Out
 from .layouts import WINDOW_BITS
 from .params import EngineParams
 from .pipe import Delays
-from .primitives import LocalRegister, RegisteredMemory
+from .primitives import RegisteredMemory, local_copy
 
 __all__ = ["MinMaxTree", "PAIR"]
 
@@ -142,15 +142,10 @@ class MinMaxTree(wiring.Component):
         sym = [dly.get(self.i_sym, i, "sym") for i in range(top + 1)]
         if deep:
             # i_pos in cycle -1: into a register, and each RAM's address into one of its own.
-            def address(value, name: str) -> Value:
-                reg = LocalRegister(Value.cast(value).shape(), enable=True, name=name)
-                m.submodules[name] = reg
-                m.d.comb += [reg.d.eq(value), reg.en.eq(en)]
-                return reg.q
-
             pos0 = dly.get(self.i_pos, 1, "pos_in")
-            leaf_addr = address(self.i_pos, "leaf_pos")
-            sibling_addr = [address(((self.i_pos >> k) ^ 1)[:bits - k], f"sibling{k}_pos")
+            leaf_addr = local_copy(m, self.i_pos, "leaf_pos", en)
+            sibling_addr = [local_copy(m, ((self.i_pos >> k) ^ 1)[:bits - k],
+                                       f"sibling{k}_pos", en)
                             for k in range(levels)]
         else:
             pos0 = leaf_addr = self.i_pos

@@ -41,7 +41,7 @@ from amaranth.hdl import (
 from amaranth.lib import memory
 
 __all__ = ["ECP5Target", "LocalRegister", "RegisteredMemory", "RegisteredMultiplier",
-           "is_ecp5", "dp16kd_plan"]
+           "is_ecp5", "dp16kd_plan", "local_copy"]
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,8 @@ class RegisteredMemory(Elaboratable):
         if not self.rd_sub_bits:
             return self.rd_addr
         k = self.rd_sub_bits
-        sub = LocalRegister(k, enable=True, name=name)
-        m.submodules[name] = sub
-        m.d.comb += [sub.d.eq(self.rd_sub), sub.en.eq(self.en)]
-        return Cat((self.rd_addr[:k] - sub.q)[:k], self.rd_addr[k:])
+        sub = local_copy(m, self.rd_sub, name, self.en)
+        return Cat((self.rd_addr[:k] - sub)[:k], self.rd_addr[k:])
 
     def elaborate(self, platform):
         if is_ecp5(platform) and not self.distributed:
@@ -178,10 +176,7 @@ class RegisteredMemory(Elaboratable):
         m.submodules.mem = mem
         if self.distributed:
             rd = mem.read_port(domain="comb")
-            m.submodules.rd_addr = rd_addr = LocalRegister(self.addr_bits, enable=True,
-                                                           name="rd_addr")
-            m.d.comb += [rd_addr.d.eq(rd_address), rd_addr.en.eq(self.en),
-                         rd.addr.eq(rd_addr.q)]
+            m.d.comb += rd.addr.eq(local_copy(m, rd_address, "rd_addr", self.en))
         else:
             rd = mem.read_port(domain="sync", transparent_for=())
             m.d.comb += [rd.addr.eq(rd_address), rd.en.eq(self.en)]
@@ -434,3 +429,12 @@ class LocalRegister(Elaboratable):
                 i_CLK=ClockSignal("sync"), i_LSR=Const(0), i_DI=d[i], o_Q=q[i],
             )
         return m
+
+
+def local_copy(m: Module, value: Value, name: str, en: Value | None = None) -> Value:
+    """Return ``value`` one cycle later from a :class:`LocalRegister` of its own, added to
+    ``m`` as submodule ``name`` (loading only while ``en`` is high, if given)."""
+    reg = LocalRegister(Value.cast(value).shape(), enable=en is not None, name=name)
+    m.submodules[name] = reg
+    m.d.comb += reg.d.eq(value) if en is None else [reg.d.eq(value), reg.en.eq(en)]
+    return reg.q

@@ -93,7 +93,7 @@ from amaranth.lib.wiring import In, Out
 
 from .params import ALPHA_BITS
 from .pipe import add3, carry_save
-from .primitives import LocalRegister, RegisteredMemory, RegisteredMultiplier
+from .primitives import RegisteredMemory, RegisteredMultiplier, local_copy
 
 __all__ = ["Smooth", "mulshr_parts"]
 
@@ -196,10 +196,11 @@ class Smooth(wiring.Component):
             # fabric), which the placer may put anywhere between the state RAM (its output
             # register sits next to it), the operands' sources and their consumers. The
             # rest of the block is as without them, a cycle later.
-            x2, x2_dsp = (self._copy(m, state.rd_data, f"x_{side}") for side in ("fab", "dsp"))
-            target, target_dsp = (self._copy(m, self.i_target, f"target_{side}")
+            x2, x2_dsp = (local_copy(m, state.rd_data, f"x_{side}", en)
+                          for side in ("fab", "dsp"))
+            target, target_dsp = (local_copy(m, self.i_target, f"target_{side}", en)
                                   for side in ("fab", "dsp"))
-            alpha, alpha_dsp = (self._copy(m, self.i_alpha, f"alpha_{side}")
+            alpha, alpha_dsp = (local_copy(m, self.i_alpha, f"alpha_{side}", en)
                                 for side in ("fab", "dsp"))
         else:
             x2_dsp, target_dsp, alpha_dsp = x2, target, alpha
@@ -243,13 +244,14 @@ class Smooth(wiring.Component):
         # floor(U * a / 2**18) - sign * a * 2**(w+1-18); the correction goes into x and gap.
         parts = mulshr_parts(w + 1)
         if self.deep:
-            x_chunks = x2 if self.fresh_cycle == 1 or self.fresh_target else x_sel
+            x_fab = x2 if self.fresh_cycle == 1 or self.fresh_target else x_sel
             if self.registered_operands:
-                x_dsp_side, alpha_dsp2 = x2_dsp, alpha_dsp
+                chunks2, chunk_bits3 = self._dsp_chunks(m, x2_dsp, target_dsp, parts,
+                                                        fabric=(x_fab, target))
+                alpha_dsp2 = alpha_dsp
             else:
-                x_dsp_side, alpha_dsp2 = x_chunks, alpha_eff2
-            chunks2, chunk_bits3 = self._dsp_chunks(m, x_dsp_side, target_dsp, x_chunks,
-                                                    target, parts)
+                chunks2, chunk_bits3 = self._dsp_chunks(m, x_fab, target, parts)
+                alpha_dsp2 = alpha_eff2
         pp4 = []
         for i, (start, stop) in enumerate(parts):
             mul = RegisteredMultiplier(unsigned(stop - start), unsigned(ALPHA_BITS),
@@ -329,13 +331,14 @@ class Smooth(wiring.Component):
                      state.wr_en.eq(valid[out])]
         return m
 
-    def _dsp_chunks(self, m: Module, x: Value, target: Value, x_fab: Value, target_fab: Value,
-                    parts: list[tuple[int, int]]) -> tuple[list[Signal], list[Signal | None]]:
+    def _dsp_chunks(self, m: Module, x: Value, target: Value, parts: list[tuple[int, int]],
+                    fabric: tuple[Value, Value] | None = None
+                    ) -> tuple[list[Signal], list[Signal | None]]:
         """Deep block, cycle 2: the DSP chunks of ``target - x`` (``width + 1`` bits), each
         from an adder of its own: chunk 0 is the true low chunk, chunk ``i >= 1`` is
         ``target_i + ~x_i`` without the carry from below. Also returns, per chunk ``i >= 1``,
         a register (cycle 3) of the operands' bits at its first bit, ``target ^ ~x``, from
-        the fabric's own copies ``x_fab``, ``target_fab`` (the same values): with the full
+        the fabric's own copies ``fabric = (x, target)`` if given (the same values): with the full
         difference's bit there it gives the true carry into the chunk."""
         def operands(x: Value, target: Value) -> tuple[Value, Value]:
             t = Value.cast(target).as_signed()
@@ -343,8 +346,7 @@ class Smooth(wiring.Component):
                     ~Cat(Value.cast(x), Value.cast(x)[-1]).as_unsigned())
 
         t, nx = operands(x, target)
-        t_fab, nx_fab = (t, nx) if x_fab is x and target_fab is target else operands(
-            x_fab, target_fab)
+        t_fab, nx_fab = (t, nx) if fabric is None else operands(*fabric)
         chunks, bits3 = [], [None]
         for i, (start, stop) in enumerate(parts):
             chunk = Signal(stop - start, name=f"chunk{i}_2")
@@ -356,14 +358,6 @@ class Smooth(wiring.Component):
                                             f"chunk{i}_bit3"))
             chunks.append(chunk)
         return chunks, bits3
-
-    def _copy(self, m: Module, value: Value, name: str) -> Value:
-        """A register of ``value`` (enabled by ``en``) that synthesis keeps apart from other
-        registers of the same value (:class:`~.primitives.LocalRegister`)."""
-        reg = LocalRegister(Value.cast(value).shape(), enable=True, name=name)
-        m.submodules[name] = reg
-        m.d.comb += [reg.d.eq(value), reg.en.eq(self.en)]
-        return reg.q
 
     def _register(self, m: Module, value: Value, name: str) -> Signal:
         reg = Signal(len(Value.cast(value)), name=name, reset_less=True)
